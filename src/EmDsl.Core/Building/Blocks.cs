@@ -1,0 +1,163 @@
+using EmDsl.Data;
+using EmDsl.Families;
+using EmDsl.Families.Priors;
+using EmDsl.Inference;
+
+namespace EmDsl.Building;
+
+/// <summary>How a Gaussian block's covariance is parametrised across components (scikit-learn's covariance_type).</summary>
+public enum CovarianceType
+{
+    /// <summary>Each component has its own full covariance matrix.</summary>
+    Full,
+    /// <summary>All components share one full covariance matrix; means stay per component.</summary>
+    Tied,
+    /// <summary>Each component has its own diagonal covariance.</summary>
+    Diagonal,
+    /// <summary>Each component has its own variance σ²·I.</summary>
+    Spherical,
+}
+
+/// <summary>Factories for observed blocks. Each returns an immutable declaration that is also a typed handle.</summary>
+public static class Blocks
+{
+    /// <summary>
+    /// A D-dimensional Gaussian block over <paramref name="columns"/>; see <see cref="GaussianFamily"/> for the
+    /// density. Statistics are computed about the block's (weighted) data mean, so adding a constant to the
+    /// data changes nothing but the fitted means.
+    /// </summary>
+    /// <param name="name">Block name, unique in the model.</param>
+    /// <param name="columns">Data columns read, one per dimension.</param>
+    /// <param name="covariance">Covariance parametrisation; <see cref="CovarianceType.Tied"/> shares one matrix across components.</param>
+    /// <param name="prior">Optional conjugate prior (MAP estimation); null is maximum likelihood.</param>
+    /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same mean and covariance.</param>
+    public static Block<GaussianParameters> Gaussian(string name, IEnumerable<int> columns,
+        CovarianceType covariance = CovarianceType.Full, GaussianPrior? prior = null, Sharing sharing = Sharing.PerComponent)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        var cols = columns.ToArray();
+        if (covariance == CovarianceType.Tied && sharing == Sharing.Shared)
+            throw new ArgumentException($"Block '{name}': a tied covariance is already shared; a Shared block shares its means too. Pick one.", nameof(sharing));
+        return new GaussianBlock(name, cols, covariance, prior, sharing);
+    }
+
+    /// <summary>D independent binary columns; see <see cref="BernoulliFamily"/>.</summary>
+    public static Block<BernoulliParameters> Bernoulli(string name, IEnumerable<int> columns, BetaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
+    {
+        var cols = Materialise(columns);
+        var family = new BernoulliFamily(cols.Length);
+        return new ConjugateBlock<BernoulliParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
+    }
+
+    /// <summary>
+    /// One categorical variable with <paramref name="categories"/> categories; see <see cref="CategoricalFamily"/>.
+    /// One column is read as integer codes 0…C−1; C columns are read as a one-hot encoding.
+    /// </summary>
+    public static Block<CategoricalParameters> Categorical(string name, IEnumerable<int> columns, int categories, DirichletPrior? prior = null, Sharing sharing = Sharing.PerComponent)
+    {
+        var cols = Materialise(columns);
+        var encoding = cols.Length == 1 ? CategoricalEncoding.Integer
+            : cols.Length == categories ? CategoricalEncoding.OneHot
+            : throw new ArgumentException($"Block '{name}': a categorical block with {categories} categories reads 1 column (integer codes) or {categories} (one-hot), not {cols.Length}.", nameof(columns));
+        var family = new CategoricalFamily(categories, encoding);
+        return new ConjugateBlock<CategoricalParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
+    }
+
+    /// <summary>D independent Poisson count columns; see <see cref="PoissonFamily"/>.</summary>
+    public static Block<PoissonParameters> Poisson(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
+    {
+        var cols = Materialise(columns);
+        var family = new PoissonFamily(cols.Length);
+        return new ConjugateBlock<PoissonParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
+    }
+
+    /// <summary>D independent Exponential columns; see <see cref="ExponentialDistributionFamily"/>.</summary>
+    public static Block<ExponentialParameters> Exponential(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
+    {
+        var cols = Materialise(columns);
+        var family = new ExponentialDistributionFamily(cols.Length);
+        return new ConjugateBlock<ExponentialParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
+    }
+
+    /// <summary>The column indices start, start + 1, …, start + count − 1.</summary>
+    public static int[] ColumnRange(int start, int count)
+    {
+        if (start < 0) throw new ArgumentOutOfRangeException(nameof(start), start, "The first column must be ≥ 0.");
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "A block reads at least one column.");
+        return Enumerable.Range(start, count).ToArray();
+    }
+
+    private static int[] Materialise(IEnumerable<int> columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        var cols = columns.ToArray();
+        if (cols.Length == 0) throw new ArgumentException("A block must read at least one column.", nameof(columns));
+        return cols;
+    }
+}
+
+/// <summary>A block of a family whose M-step is (∇A)⁻¹((φ + S)/(ν + R)) with an optional canonical conjugate prior.</summary>
+internal sealed class ConjugateBlock<TParameters> : Block<TParameters>
+{
+    public ConjugateBlock(string name, int[] columns, ExponentialFamily<TParameters> family, ConjugatePrior? prior, Sharing sharing)
+        : base(name, columns, family, sharing)
+    {
+        if (prior is not null && prior.PseudoObservations.Count != family.StatisticCount)
+            throw new ArgumentException($"Block '{name}': the prior has {prior.PseudoObservations.Count} pseudo-observations; the family has {family.StatisticCount} statistics.");
+        Prior = prior;
+    }
+
+    public ConjugatePrior? Prior { get; }
+
+    public override string PriorDescription => Prior?.Description ?? "none";
+
+    public override int FreeParameterCount(int components) =>
+        (Sharing == Sharing.Shared ? 1 : components) * Family.FreeParameterCount;
+
+    internal override BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components) =>
+        new ConjugateRuntime<TParameters>(this, components);
+}
+
+/// <summary>A Gaussian block: covariance type (including tied), the Gaussian prior, and a centring origin.</summary>
+internal sealed class GaussianBlock : Block<GaussianParameters>
+{
+    public GaussianBlock(string name, int[] columns, CovarianceType covariance, GaussianPrior? prior, Sharing sharing)
+        : base(name, columns, new GaussianFamily(columns.Length, StructureOf(covariance)), sharing)
+    {
+        if (prior is not null && prior.Dimension != columns.Length)
+            throw new ArgumentException($"Block '{name}': the Gaussian prior is {prior.Dimension}-dimensional but the block reads {columns.Length} columns.", nameof(prior));
+        Covariance = covariance;
+        Prior = prior;
+    }
+
+    public CovarianceType Covariance { get; }
+
+    public GaussianPrior? Prior { get; }
+
+    public new GaussianFamily Family => (GaussianFamily)base.Family;
+
+    public override string PriorDescription => Prior?.ToString() ?? "none";
+
+    public override int FreeParameterCount(int components)
+    {
+        int d = Columns.Count, full = d * (d + 1) / 2;
+        int groups = Sharing == Sharing.Shared ? 1 : components;
+        return Covariance switch
+        {
+            CovarianceType.Full => groups * (d + full),
+            CovarianceType.Tied => groups * d + full,
+            CovarianceType.Diagonal => groups * 2 * d,
+            _ => groups * (d + 1),
+        };
+    }
+
+    internal override BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components) =>
+        new GaussianRuntime(this, components, data, sampleWeights);
+
+    private static CovarianceStructure StructureOf(CovarianceType t) => t switch
+    {
+        CovarianceType.Diagonal => CovarianceStructure.Diagonal,
+        CovarianceType.Spherical => CovarianceStructure.Spherical,
+        _ => CovarianceStructure.Full,
+    };
+}

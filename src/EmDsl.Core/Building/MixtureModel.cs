@@ -1,0 +1,54 @@
+using EmDsl.Data;
+using EmDsl.Families.Priors;
+using EmDsl.Inference;
+
+namespace EmDsl.Building;
+
+/// <summary>
+/// An immutable mixture declaration: K components, each observation's density the product over blocks,
+/// <code>p(x) = Σ_k π_k Π_b p_b(x_b | θ_bk)</code>
+/// with an optional Dirichlet prior on π and conjugate priors on the blocks. <see cref="Fit"/> runs EM
+/// (or MAP-EM when priors are present) and monitors log p(X | θ) + log p(θ).
+/// </summary>
+public sealed class MixtureModel
+{
+    internal MixtureModel(int components, IReadOnlyList<Block> blocks, DirichletPrior? weightPrior)
+    {
+        Components = components;
+        Blocks = blocks;
+        WeightPrior = weightPrior;
+    }
+
+    /// <summary>K.</summary>
+    public int Components { get; }
+
+    /// <summary>The observed blocks, in declaration order.</summary>
+    public IReadOnlyList<Block> Blocks { get; }
+
+    /// <summary>The Dirichlet prior on the weights, or null (maximum likelihood).</summary>
+    public DirichletPrior? WeightPrior { get; }
+
+    /// <summary>Number of data columns the model needs: one more than the largest column index read.</summary>
+    public int RequiredColumns => Blocks.SelectMany(b => b.Columns).Max() + 1;
+
+    /// <summary>Free parameters: K − 1 weights plus every block's parameters (used by BIC and AIC).</summary>
+    public int FreeParameterCount => Components - 1 + Blocks.Sum(b => b.FreeParameterCount(Components));
+
+    /// <summary>
+    /// Fits the model to <paramref name="data"/> by EM.
+    /// </summary>
+    /// <param name="data">Observations, one per row; the model reads the columns its blocks name.</param>
+    /// <param name="options">Run settings; null uses <see cref="FitOptions.Default"/>.</param>
+    /// <param name="sampleWeights">Optional non-negative weight per row (a weight of 2 counts a row twice).</param>
+    /// <param name="progress">Receives one report per iteration.</param>
+    /// <param name="cancellationToken">Stops the fit between chunks (throws <see cref="OperationCanceledException"/>).</param>
+    /// <exception cref="ArgumentException">The data or weights do not fit the model (the message names the row, column or block).</exception>
+    public MixtureFit Fit(DataMatrix data, FitOptions? options = null, IReadOnlyList<double>? sampleWeights = null,
+        IProgress<FitProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        EmRunner.Fit(this, data, options ?? FitOptions.Default, sampleWeights, progress, cancellationToken);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"Mixture of {Components} components" + (WeightPrior is null ? "" : $", weights ~ {WeightPrior}") +
+        string.Concat(Blocks.Select(b => Environment.NewLine + "  " + b));
+}

@@ -1,0 +1,117 @@
+namespace EmDsl.Families;
+
+/// <summary>
+/// A minimal exponential family over rows of <see cref="Dimension"/> values:
+/// <code>p(x | η) = h(x) · exp( T(x) · η − A(η) )</code>
+/// with sufficient statistics T(x) ∈ ℝ^S (<see cref="StatisticCount"/>), base measure h, natural parameter
+/// η ∈ ℝ^S and log-normalizer A. The mean map ∇A(η) = E[T(x)] is one-to-one for a minimal family; its
+/// inverse turns expected statistics into the maximum-likelihood natural parameter, which is the whole
+/// M-step of EM for this family. A family knows nothing of mixtures or of the EM loop.
+/// </summary>
+public abstract class ExponentialFamily
+{
+    /// <summary>Human-readable name, used in messages ("Poisson", "Gaussian (full covariance)").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Number of data columns one observation occupies.</summary>
+    public abstract int Dimension { get; }
+
+    /// <summary>S: the length of T(x), of η and of the mean parameter μ = ∇A(η).</summary>
+    public abstract int StatisticCount { get; }
+
+    /// <summary>Number of free parameters of one distribution of the family (for BIC/AIC).</summary>
+    public virtual int FreeParameterCount => StatisticCount;
+
+    // ---- T(x) and log h(x) ----
+
+    /// <summary>Writes T(x) (length S) for one observation x (length <see cref="Dimension"/>).</summary>
+    public abstract void SufficientStatistics(ReadOnlySpan<double> x, Span<double> statistics);
+
+    /// <summary>log h(x) for one observation.</summary>
+    public abstract double LogBaseMeasure(ReadOnlySpan<double> x);
+
+    /// <summary>
+    /// T and log h for a batch: <paramref name="x"/> is rows×<see cref="Dimension"/> row-major,
+    /// <paramref name="statistics"/> rows×S row-major, <paramref name="logBaseMeasure"/> one value per row.
+    /// </summary>
+    public virtual void SufficientStatistics(ReadOnlySpan<double> x, int rows, Span<double> statistics, Span<double> logBaseMeasure)
+    {
+        int d = Dimension, s = StatisticCount;
+        for (int i = 0; i < rows; i++)
+        {
+            var xi = x.Slice(i * d, d);
+            SufficientStatistics(xi, statistics.Slice(i * s, s));
+            logBaseMeasure[i] = LogBaseMeasure(xi);
+        }
+    }
+
+    /// <summary>
+    /// Checks that an observation lies in the family's support; returns null when it does, otherwise which
+    /// value (offset within the observation) is wrong and why.
+    /// </summary>
+    public abstract SupportViolation? CheckSupport(ReadOnlySpan<double> x);
+
+    // ---- A(η), ∇A and (∇A)⁻¹ ----
+
+    /// <summary>A(η), the log-normalizer. Requires <see cref="IsNaturalParameter"/>.</summary>
+    public abstract double LogNormalizer(ReadOnlySpan<double> eta);
+
+    /// <summary>Writes μ = ∇A(η) = E[T(x)].</summary>
+    public abstract void MeanMap(ReadOnlySpan<double> eta, Span<double> mean);
+
+    /// <summary>
+    /// Writes η = (∇A)⁻¹(μ), the natural parameter whose expected statistics are μ. Closed form for every
+    /// built-in family of this kind. Throws <see cref="ArgumentException"/> when μ is not in the interior
+    /// of the mean domain (see <see cref="IsMeanParameter"/>).
+    /// </summary>
+    public abstract void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta);
+
+    /// <summary>Whether η is a valid natural parameter (A(η) finite).</summary>
+    public abstract bool IsNaturalParameter(ReadOnlySpan<double> eta);
+
+    /// <summary>Whether μ lies in the interior of the mean domain, where (∇A)⁻¹ is defined.</summary>
+    public abstract bool IsMeanParameter(ReadOnlySpan<double> mean);
+
+    /// <summary>
+    /// Makes an estimated mean parameter safely interior so that its natural parameter is finite, in the
+    /// way the family documents: the discrete families raise probabilities and rates below
+    /// <paramref name="floor"/> to it (leaving others unchanged); the Gaussian adds <paramref name="floor"/>
+    /// to every variance (scikit-learn's reg_covar).
+    /// </summary>
+    public abstract void ProjectMeanIntoDomain(Span<double> mean, double floor);
+
+    // ---- densities and sampling ----
+
+    /// <summary>log p(x | η) = T(x)·η − A(η) + log h(x).</summary>
+    public double LogDensity(ReadOnlySpan<double> x, ReadOnlySpan<double> eta)
+    {
+        Span<double> t = StatisticCount <= 256 ? stackalloc double[StatisticCount] : new double[StatisticCount];
+        SufficientStatistics(x, t);
+        double dot = 0;
+        for (int i = 0; i < t.Length; i++) dot += t[i] * eta[i];
+        return dot - LogNormalizer(eta) + LogBaseMeasure(x);
+    }
+
+    /// <summary>Draws one observation from p(x | η) into <paramref name="x"/>.</summary>
+    public abstract void Sample(ReadOnlySpan<double> eta, Random random, Span<double> x);
+}
+
+/// <summary>An observation outside a family's support: which value (offset within the observation) and why.</summary>
+/// <param name="Offset">Offset of the offending value within the observation (0 for the first column the family reads).</param>
+/// <param name="Reason">What is wrong, e.g. "−1 is not a non-negative integer".</param>
+public sealed record SupportViolation(int Offset, string Reason);
+
+/// <summary>
+/// An exponential family with a typed "usual" parametrisation <typeparamref name="TParameters"/>
+/// (means and covariances, probabilities, rates) and conversions to and from the natural parameter.
+/// </summary>
+/// <typeparam name="TParameters">The familiar parameter record of one distribution of the family.</typeparam>
+public abstract class ExponentialFamily<TParameters> : ExponentialFamily
+{
+    /// <summary>The natural parameter η of a distribution given in the usual parametrisation.</summary>
+    /// <exception cref="ArgumentException">The parameters do not fit this family (dimension, range).</exception>
+    public abstract double[] ToNatural(TParameters parameters);
+
+    /// <summary>The usual parametrisation of the distribution with natural parameter η.</summary>
+    public abstract TParameters FromNatural(ReadOnlySpan<double> eta);
+}

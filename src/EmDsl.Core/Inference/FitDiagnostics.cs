@@ -1,0 +1,71 @@
+namespace EmDsl.Inference;
+
+/// <summary>What a diagnostics event reports.</summary>
+public enum FitEventKind
+{
+    /// <summary>A component's total responsibility fell to the empty threshold; its block parameters are frozen (see <see cref="FitOptions.EmptyComponentThreshold"/>).</summary>
+    ComponentEmptied,
+    /// <summary>An M-step candidate was invalid (not positive definite, not finite) or lowered the expected complete-data objective, so the previous parameters were kept.</summary>
+    MStepRejected,
+    /// <summary>The objective decreased by more than rounding between two iterations. EM should never do this; please report it.</summary>
+    ObjectiveDecreased,
+    /// <summary>Initialisation gave a component no data; it starts from parameters estimated on all the data.</summary>
+    InitializationFallback,
+}
+
+/// <summary>One diagnostics event.</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="Restart">Run index, from 0.</param>
+/// <param name="Iteration">Iteration (M-steps done) at which it happened.</param>
+/// <param name="Block">The block concerned, or null for the weights or the whole model.</param>
+/// <param name="Component">The component concerned, or null.</param>
+/// <param name="Message">A readable explanation with the numbers involved.</param>
+public sealed record FitEvent(FitEventKind Kind, int Restart, int Iteration, string? Block, int? Component, string Message)
+{
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"[run {Restart}, iteration {Iteration}] {Kind}" + (Block is null ? "" : $" block '{Block}'") +
+        (Component is null ? "" : $" component {Component}") + $": {Message}";
+}
+
+/// <summary>Everything a fit noticed besides its parameters.</summary>
+/// <param name="Events">Events of every run, in order (at most <see cref="MaxEvents"/>).</param>
+/// <param name="EventsTruncated">Whether more events happened than were kept.</param>
+/// <param name="RestartObjectives">Final objective of each run; the best one is returned.</param>
+/// <param name="BestRestart">Index of the run returned.</param>
+/// <param name="Backend">Compute backend used ("openblas" or "managed").</param>
+/// <param name="EmptyComponents">Components empty at the end of the returned run.</param>
+public sealed record FitDiagnostics(
+    IReadOnlyList<FitEvent> Events,
+    bool EventsTruncated,
+    IReadOnlyList<double> RestartObjectives,
+    int BestRestart,
+    string Backend,
+    IReadOnlyList<int> EmptyComponents)
+{
+    /// <summary>Most events kept per fit.</summary>
+    public const int MaxEvents = 10_000;
+
+    /// <summary>Whether any iteration lowered the objective beyond rounding.</summary>
+    public bool ObjectiveEverDecreased => Events.Any(e => e.Kind == FitEventKind.ObjectiveDecreased);
+}
+
+/// <summary>Collects events during a fit, bounded.</summary>
+internal sealed class EventLog
+{
+    private readonly List<FitEvent> _events = [];
+
+    public int Restart { get; set; }
+
+    public int Iteration { get; set; }
+
+    public bool Truncated { get; private set; }
+
+    public IReadOnlyList<FitEvent> Events => _events;
+
+    public void Add(FitEventKind kind, string? block, int? component, string message)
+    {
+        if (_events.Count >= FitDiagnostics.MaxEvents) { Truncated = true; return; }
+        _events.Add(new FitEvent(kind, Restart, Iteration, block, component, message));
+    }
+}

@@ -1,0 +1,80 @@
+using EmDsl.Building;
+
+namespace EmDsl.Inference;
+
+/// <summary>
+/// Run settings of an EM fit (the model's structure lives in <see cref="MixtureModel"/>). Immutable:
+/// derive variants with <c>with</c> in C# or <c>FitOptions(Seed = 3)</c> in F#.
+/// </summary>
+public sealed record FitOptions
+{
+    /// <summary>The defaults documented on each property.</summary>
+    public static FitOptions Default { get; } = new();
+
+    /// <summary>Maximum number of M-steps per run (default 500). A run that reaches it is reported as not converged.</summary>
+    public int MaxIterations { get; init; } = 500;
+
+    /// <summary>
+    /// Convergence tolerance (default 1e-6): a run stops when the objective, log p(X | θ) + log p(θ), changes by
+    /// at most <c>Tolerance</c> per unit of sample weight (per row, without weights) between two iterations.
+    /// </summary>
+    public double Tolerance { get; init; } = 1e-6;
+
+    /// <summary>Number of runs from different seeded initialisations; the run with the best final objective is returned (default 1).</summary>
+    public int Restarts { get; init; } = 1;
+
+    /// <summary>Seed of every random choice (k-means++ seeding); the same seed gives the same fit, bit for bit, on any thread count.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>How the first parameters are chosen (default <see cref="Initialization.KMeansPlusPlus"/>).</summary>
+    public Initialization Initialization { get; init; } = Initialization.KMeansPlusPlus();
+
+    /// <summary>
+    /// Added to every Gaussian variance after each M-step (default 1e-6, as scikit-learn's reg_covar), so that a
+    /// component on a handful of points keeps a positive-definite covariance. 0 turns it off: then EM is exact
+    /// and a covariance that is not positive definite makes that M-step keep the previous parameters
+    /// (reported in <see cref="FitDiagnostics.Events"/>).
+    /// </summary>
+    public double CovarianceFloor { get; init; } = 1e-6;
+
+    /// <summary>
+    /// Smallest probability or rate an M-step may produce for a discrete or positive family (default 1e-10):
+    /// a Bernoulli probability of exactly 0 or 1, a category never seen, or a Poisson rate of 0 would have an
+    /// infinite natural parameter. Estimates below the floor are raised to it.
+    /// </summary>
+    public double ProbabilityFloor { get; init; } = 1e-10;
+
+    /// <summary>
+    /// A component is <em>empty</em> when its total responsibility falls to or below this fraction of the total
+    /// sample weight (default 1e-12). Policy: an empty component's block parameters are kept as they were
+    /// (nothing is estimated from no data, so no NaN can appear), its weight follows the usual M-step (zero
+    /// under maximum likelihood, so it stays empty), and the event is recorded in the diagnostics.
+    /// </summary>
+    public double EmptyComponentThreshold { get; init; } = 1e-12;
+
+    /// <summary>Rows per chunk of the batched E-step (default 4096). Results agree across chunk sizes to rounding.</summary>
+    public int ChunkRows { get; init; } = 4096;
+
+    /// <summary>Maximum threads for the E-step; −1 (default) uses every core. The result does not depend on it.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = -1;
+
+    internal void Validate()
+    {
+        if (MaxIterations < 0) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "MaxIterations must be ≥ 0.");
+        if (!(Tolerance >= 0) || double.IsInfinity(Tolerance)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be finite and ≥ 0.");
+        if (Restarts < 1) throw new ArgumentOutOfRangeException(nameof(Restarts), Restarts, "Restarts must be ≥ 1.");
+        if (!(CovarianceFloor >= 0) || double.IsInfinity(CovarianceFloor)) throw new ArgumentOutOfRangeException(nameof(CovarianceFloor), CovarianceFloor, "CovarianceFloor must be finite and ≥ 0.");
+        if (!(ProbabilityFloor > 0 && ProbabilityFloor < 0.5)) throw new ArgumentOutOfRangeException(nameof(ProbabilityFloor), ProbabilityFloor, "ProbabilityFloor must lie in (0, 0.5).");
+        if (!(EmptyComponentThreshold >= 0 && EmptyComponentThreshold < 1)) throw new ArgumentOutOfRangeException(nameof(EmptyComponentThreshold), EmptyComponentThreshold, "EmptyComponentThreshold must lie in [0, 1).");
+        if (ChunkRows < 1) throw new ArgumentOutOfRangeException(nameof(ChunkRows), ChunkRows, "ChunkRows must be ≥ 1.");
+        if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1) throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be ≥ 1, or −1 for every core.");
+        ArgumentNullException.ThrowIfNull(Initialization, nameof(Initialization));
+    }
+}
+
+/// <summary>One iteration's report to <see cref="IProgress{T}"/>.</summary>
+/// <param name="Restart">Run index, from 0.</param>
+/// <param name="Iteration">M-steps done in this run (0 for the initial parameters).</param>
+/// <param name="Objective">log p(X | θ) + log p(θ) at the current parameters.</param>
+/// <param name="Change">Objective change since the previous iteration, per unit of sample weight (NaN at iteration 0).</param>
+public sealed record FitProgress(int Restart, int Iteration, double Objective, double Change);

@@ -1,0 +1,76 @@
+using System.Collections.Immutable;
+using EmDsl.Building;
+
+namespace EmDsl.Inference;
+
+/// <summary>How an EM run chooses its first parameters.</summary>
+public abstract record Initialization
+{
+    private protected Initialization() { }
+
+    /// <summary>
+    /// Seeded k-means++ on the standardised columns the model reads, refined by up to
+    /// <paramref name="lloydIterations"/> Lloyd iterations; the hard clusters become the first
+    /// responsibilities, from which an M-step gives the first parameters. Each restart reseeds.
+    /// </summary>
+    public static Initialization KMeansPlusPlus(int lloydIterations = 10) =>
+        lloydIterations < 0
+            ? throw new ArgumentOutOfRangeException(nameof(lloydIterations), lloydIterations, "Lloyd iterations must be ≥ 0.")
+            : new KMeansPlusPlusInitialization(lloydIterations);
+
+    /// <summary>Starts from given responsibilities (rows × K, non-negative, each row summing to 1): the first step is an M-step.</summary>
+    public static Initialization FromResponsibilities(double[,] responsibilities)
+    {
+        ArgumentNullException.ThrowIfNull(responsibilities);
+        return new ResponsibilityInitialization((double[,])responsibilities.Clone());
+    }
+
+    /// <summary>
+    /// Starts from given parameters: the mixing weights here, and each block's per-component parameters added
+    /// with <see cref="ParameterInitialization.With{TParameters}"/>. Every block of the model must be given.
+    /// </summary>
+    public static ParameterInitialization FromParameters(IEnumerable<double> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        return new ParameterInitialization(weights.ToImmutableArray(), ImmutableDictionary<string, (Block, object)>.Empty);
+    }
+
+    /// <summary>Starts from the parameters of an earlier fit of a model with the same blocks.</summary>
+    public static Initialization FromFit(MixtureFit fit)
+    {
+        ArgumentNullException.ThrowIfNull(fit);
+        return new FitInitialization(fit);
+    }
+}
+
+internal sealed record KMeansPlusPlusInitialization(int LloydIterations) : Initialization;
+
+internal sealed record ResponsibilityInitialization(double[,] Responsibilities) : Initialization;
+
+internal sealed record FitInitialization(MixtureFit Fit) : Initialization;
+
+/// <summary>Initial parameters: mixing weights and, per block, one parameter record per component.</summary>
+public sealed record ParameterInitialization : Initialization
+{
+    internal ParameterInitialization(ImmutableArray<double> weights, ImmutableDictionary<string, (Block Block, object Components)> blocks)
+    {
+        Weights = weights;
+        BlockParameters = blocks;
+    }
+
+    /// <summary>π.</summary>
+    public ImmutableArray<double> Weights { get; }
+
+    internal ImmutableDictionary<string, (Block Block, object Components)> BlockParameters { get; }
+
+    /// <summary>Adds one block's parameters, one record per component in component order.</summary>
+    public ParameterInitialization With<TParameters>(Block<TParameters> block, IEnumerable<TParameters> components)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        ArgumentNullException.ThrowIfNull(components);
+        return WithUntyped(block, components.ToImmutableArray());
+    }
+
+    internal ParameterInitialization WithUntyped(Block block, object components) =>
+        new(Weights, BlockParameters.SetItem(block.Name, (block, components)));
+}

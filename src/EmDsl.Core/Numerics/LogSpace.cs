@@ -1,0 +1,57 @@
+using System.Numerics.Tensors;
+
+namespace EmDsl.Numerics;
+
+/// <summary>
+/// Log-space helpers that stay finite where naive formulas overflow. (TensorPrimitives.SoftMax does not
+/// subtract the maximum and returns NaN for inputs like [1000, 1001]; these always shift first.)
+/// </summary>
+public static class LogSpace
+{
+    /// <summary>log Σ exp(v): −∞ for an empty span or when every entry is −∞; +∞ if any entry is +∞.</summary>
+    public static double LogSumExp(ReadOnlySpan<double> values)
+    {
+        if (values.IsEmpty) return double.NegativeInfinity;
+        double max = TensorPrimitives.Max(values);
+        if (double.IsNegativeInfinity(max) || double.IsPositiveInfinity(max) || double.IsNaN(max)) return max;
+        double sum = 0;
+        foreach (var v in values) sum += Math.Exp(v - max);
+        return max + Math.Log(sum);
+    }
+
+    /// <summary>
+    /// Replaces each row of the rows×cols matrix <paramref name="logits"/> by its softmax (computed after
+    /// subtracting the row maximum) and writes the row's log-sum-exp to <paramref name="logNormalizers"/>.
+    /// A row whose entries are all −∞ gets normaliser −∞ and is left as zeros.
+    /// </summary>
+    public static void SoftmaxRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers)
+    {
+        if (logits.Length < rows * cols) throw new ArgumentException("logits is smaller than rows×cols.", nameof(logits));
+        if (logNormalizers.Length < rows) throw new ArgumentException("logNormalizers is shorter than rows.", nameof(logNormalizers));
+        for (int i = 0; i < rows; i++)
+        {
+            var row = logits.Slice(i * cols, cols);
+            double max = TensorPrimitives.Max(row);
+            if (double.IsNegativeInfinity(max) || !double.IsFinite(max))
+            {
+                logNormalizers[i] = max;
+                if (double.IsNegativeInfinity(max)) row.Clear();
+                continue;
+            }
+            TensorPrimitives.Subtract(row, max, row);
+            TensorPrimitives.Exp(row, row);
+            double sum = TensorPrimitives.Sum(row);
+            TensorPrimitives.Divide(row, sum, row);
+            logNormalizers[i] = max + Math.Log(sum);
+        }
+    }
+
+    /// <summary>Softmax of a vector by shifting with its maximum; the result sums to one.</summary>
+    public static double[] Softmax(ReadOnlySpan<double> logits)
+    {
+        var p = logits.ToArray();
+        Span<double> lse = stackalloc double[1];
+        SoftmaxRowsInPlace(p, 1, p.Length, lse);
+        return p;
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Families;
+using EmDsl.Inference;
+
+namespace EmDsl.Tests;
+
+/// <summary>
+/// Old Faithful, K = 2, from the fixed initial point in tests/fixtures/old_faithful_sklearn.json, against
+/// scikit-learn 1.2.1 (fixture written by tests/fixtures/make_sklearn_fixtures.py).
+/// </summary>
+public class OldFaithfulReferenceTests
+{
+    private static readonly JsonElement Fixture =
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fixtures", "old_faithful_sklearn.json"))).RootElement;
+
+    internal static DataMatrix OldFaithful() => DataMatrix.ReadCsv(Path.Combine(AppContext.BaseDirectory, "data", "old_faithful.csv"));
+
+    private static double[] Vec(JsonElement e) => e.EnumerateArray().Select(x => x.GetDouble()).ToArray();
+
+    [Theory]
+    [InlineData("full", CovarianceType.Full)]
+    [InlineData("tied", CovarianceType.Tied)]
+    [InlineData("diag", CovarianceType.Diagonal)]
+    [InlineData("spherical", CovarianceType.Spherical)]
+    public void MatchesScikitLearn(string kind, CovarianceType covariance)
+    {
+        var data = OldFaithful();
+        var geyser = Blocks.Gaussian("geyser", [0, 1], covariance);
+        var model = Mixture.WithComponents(2).Observe(geyser).Build();
+
+        var initial = Fixture.GetProperty("initial");
+        var means0 = initial.GetProperty("means").EnumerateArray().Select(Vec).ToArray();
+        var cov0 = initial.GetProperty("covariance").EnumerateArray().Select(Vec).ToArray();
+        double sph = initial.GetProperty("spherical_variance").GetDouble();
+        GaussianParameters Start(int k) => covariance == CovarianceType.Spherical
+            ? GaussianParameters.WithVariances(means0[k], [sph, sph])
+            : covariance == CovarianceType.Diagonal
+                ? GaussianParameters.WithVariances(means0[k], [cov0[0][0], cov0[1][1]])
+                : new GaussianParameters(means0[k], new double[,] { { cov0[0][0], cov0[0][1] }, { cov0[1][0], cov0[1][1] } });
+
+        var options = FitOptions.Default with
+        {
+            Tolerance = 1e-14,
+            MaxIterations = 3000,
+            Initialization = Initialization.FromParameters(Vec(initial.GetProperty("weights"))).With(geyser, [Start(0), Start(1)]),
+        };
+        var fit = model.Fit(data, options);
+
+        var expected = Fixture.GetProperty("fits").GetProperty(kind);
+        Assert.True(fit.Converged);
+        Assert.Empty(fit.Diagnostics.Events);
+        var weights = Vec(expected.GetProperty("weights"));
+        var means = expected.GetProperty("means").EnumerateArray().Select(Vec).ToArray();
+        var covs = expected.GetProperty("covariances").EnumerateArray().Select(c => c.EnumerateArray().Select(Vec).ToArray()).ToArray();
+        var comps = fit.Parameters(geyser);
+        for (int k = 0; k < 2; k++)
+        {
+            Assert.Equal(weights[k], fit.Weights[k], 1e-6);
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal(means[k][i], comps[k].Mean[i], 1e-6);
+                for (int j = 0; j < 2; j++) Assert.Equal(covs[k][i][j], comps[k].Covariance[i, j], 1e-6);
+            }
+        }
+        Assert.Equal(expected.GetProperty("log_likelihood").GetDouble(), fit.LogLikelihood, 1e-6);
+        Assert.Equal(expected.GetProperty("bic").GetDouble(), fit.Bic(data), 1e-6);
+        Assert.Equal(expected.GetProperty("aic").GetDouble(), fit.Aic(data), 1e-6);
+    }
+}
