@@ -1,0 +1,58 @@
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Inference;
+
+namespace EmDsl.Models;
+
+/// <summary>
+/// A fitted single-block mixture: its weights and per-component parameters, typed, plus the general
+/// <see cref="MixtureFit"/> (objective trace, diagnostics, predictions, BIC/AIC) as <see cref="Result"/>.
+/// </summary>
+/// <typeparam name="TParameters">The block family's parameter record.</typeparam>
+public sealed class FittedMixture<TParameters>
+{
+    internal FittedMixture(MixtureFit result, Block<TParameters> block)
+    {
+        Result = result;
+        Block = block;
+        Components = result.Parameters(block);
+    }
+
+    /// <summary>The general fit result.</summary>
+    public MixtureFit Result { get; }
+
+    /// <summary>The block that was fitted (all columns of the data).</summary>
+    public Block<TParameters> Block { get; }
+
+    /// <summary>π_k.</summary>
+    public IReadOnlyList<double> Weights => Result.Weights;
+
+    /// <summary>Per-component parameters.</summary>
+    public IReadOnlyList<TParameters> Components { get; }
+
+    /// <summary>p(z = k | x_n) for every row.</summary>
+    public double[,] PredictProba(DataMatrix data) => Result.PredictProba(data);
+
+    /// <summary>Most probable component of every row.</summary>
+    public int[] Predict(DataMatrix data) => Result.Predict(data);
+
+    /// <inheritdoc />
+    public override string ToString() => Result.ToString();
+}
+
+/// <summary>Builds and fits the one-block mixture behind each façade.</summary>
+internal static class SingleBlockMixture
+{
+    public static FittedMixture<TParameters> Fit<TParameters>(int components, double weightConcentration, Block<TParameters> block,
+        DataMatrix data, FitOptions? options, IReadOnlyList<double>? sampleWeights, IProgress<FitProgress>? progress, CancellationToken cancellationToken)
+    {
+        var model = Mixture.WithComponents(components).Observe(block).WithWeightPrior(weightConcentration).Build();
+        return new FittedMixture<TParameters>(model.Fit(data, options, sampleWeights, progress, cancellationToken), block);
+    }
+
+    public static int[] AllColumns(DataMatrix data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Blocks.ColumnRange(0, data.Columns);
+    }
+}
