@@ -28,6 +28,11 @@ public static class LogSpace
     {
         if (logits.Length < rows * cols) throw new ArgumentException("logits is smaller than rows×cols.", nameof(logits));
         if (logNormalizers.Length < rows) throw new ArgumentException("logNormalizers is shorter than rows.", nameof(logNormalizers));
+        if (cols < 32)
+        {
+            SoftmaxShortRowsInPlace(logits, rows, cols, logNormalizers);
+            return;
+        }
         for (int i = 0; i < rows; i++)
         {
             var row = logits.Slice(i * cols, cols);
@@ -42,6 +47,42 @@ public static class LogSpace
             TensorPrimitives.Exp(row, row);
             double sum = TensorPrimitives.Sum(row);
             TensorPrimitives.Divide(row, sum, row);
+            logNormalizers[i] = max + Math.Log(sum);
+        }
+    }
+
+    /// <summary>
+    /// The same for rows shorter than a few vectors (a mixture's K), where per-call overhead of the vectorised
+    /// primitives would dominate: plain loops, one pass for the maximum and one for exp and the sum.
+    /// </summary>
+    private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            var row = logits.Slice(i * cols, cols);
+            double max = double.NegativeInfinity;
+            bool nan = false;
+            foreach (var v in row)
+            {
+                if (v > max) max = v;
+                nan |= double.IsNaN(v);
+            }
+            if (nan) { logNormalizers[i] = double.NaN; continue; }
+            if (!double.IsFinite(max))
+            {
+                logNormalizers[i] = max;
+                if (double.IsNegativeInfinity(max)) row.Clear();
+                continue;
+            }
+            double sum = 0;
+            for (int j = 0; j < row.Length; j++)
+            {
+                double e = Math.Exp(row[j] - max);
+                row[j] = e;
+                sum += e;
+            }
+            double inv = 1 / sum;
+            for (int j = 0; j < row.Length; j++) row[j] *= inv;
             logNormalizers[i] = max + Math.Log(sum);
         }
     }
