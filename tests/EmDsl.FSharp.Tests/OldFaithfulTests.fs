@@ -78,3 +78,33 @@ let ``Old Faithful from a fixed F# initial point converges to the same optimum``
     Assert.InRange(means[1][0], 4.09, 4.49)
     // Same optimum as the k-means++ run above: the log-likelihood of the published fit is ≈ −1130.26.
     Assert.InRange(fit.LogLikelihood, -1130.3, -1130.2)
+
+[<Fact>]
+let ``Options are copied and updated from F#, and blocks held untyped are read back by name`` () =
+    let data = oldFaithful ()
+    let baseline = FitOptions(Seed = 1, Tolerance = 1e-8)
+    let variant = FitOptions(baseline, MaxIterations = 3)
+    Assert.Equal(1, variant.Seed)
+    Assert.Equal(1e-8, variant.Tolerance)
+    Assert.Equal(3, variant.MaxIterations)
+    let blocks: Block list = [ Blocks.Gaussian("geyser", [ 0; 1 ]) ]
+    let model = Mixture.WithComponents(2).Observe(Array.ofList blocks).Build()
+    let fit = model.Fit(data, variant)
+    Assert.Equal(3, fit.Iterations)
+    match List.ofSeq (fit.Parameters "geyser") with
+    | [ :? EmDsl.Families.GaussianParameters as first; :? EmDsl.Families.GaussianParameters ] ->
+        Assert.StartsWith("GaussianParameters { Mean = [", string first)
+    | other -> failwithf "expected two Gaussian components, got %A" other
+
+[<Fact>]
+let ``The README's F# snippet runs`` () =
+    // --- as in README.md (data path adapted to the test output) ---
+    let data   = oldFaithful ()
+    let geyser = Blocks.Gaussian("geyser", [ 0; 1 ], CovarianceType.Full)
+    let model  = Mixture.WithComponents(2).Observe(geyser).Build()
+    let fit    = model.Fit(data, FitOptions(Seed = 1))
+
+    for c, w in Seq.zip (fit.Parameters geyser) fit.Weights do
+        printfn "π = %.3f  μ = %A" w (List.ofSeq c.Mean)
+    // ---
+    Assert.True fit.Converged

@@ -34,11 +34,13 @@ public sealed class MixtureBuilder
     /// <summary>K.</summary>
     public int Components { get; }
 
-    /// <summary>Adds an observed block (declared with <see cref="Blocks"/>).</summary>
-    public MixtureBuilder Observe(Block block)
+    /// <summary>Adds observed blocks (declared with <see cref="Blocks"/>), in order.</summary>
+    public MixtureBuilder Observe(params Block[] blocks)
     {
-        ArgumentNullException.ThrowIfNull(block);
-        return new MixtureBuilder(Components, _blocks.Add(block), _weightPrior);
+        ArgumentNullException.ThrowIfNull(blocks);
+        for (int i = 0; i < blocks.Length; i++)
+            if (blocks[i] is null) throw new ArgumentNullException(nameof(blocks), $"Block {i} of the {blocks.Length} given is null.");
+        return new MixtureBuilder(Components, _blocks.AddRange(blocks), _weightPrior);
     }
 
     /// <summary>A Dirichlet prior on the mixing weights (one concentration per component, each ≥ 1).</summary>

@@ -40,7 +40,11 @@ public sealed class MixtureModel
     /// <param name="data">Observations, one per row; the model reads the columns its blocks name.</param>
     /// <param name="options">Run settings; null uses <see cref="FitOptions.Default"/>.</param>
     /// <param name="sampleWeights">Optional non-negative weight per row (a weight of 2 counts a row twice).</param>
-    /// <param name="progress">Receives one report per iteration.</param>
+    /// <param name="progress">
+    /// Receives one report per iteration, on the fitting thread. (<see cref="Progress{T}"/> re-posts reports to a
+    /// synchronisation context or the thread pool, so they may arrive after Fit returns; implement
+    /// <see cref="IProgress{T}"/> directly to handle them synchronously.)
+    /// </param>
     /// <param name="cancellationToken">Stops the fit between chunks (throws <see cref="OperationCanceledException"/>).</param>
     /// <exception cref="ArgumentException">The data or weights do not fit the model (the message names the row, column or block).</exception>
     public MixtureFit Fit(DataMatrix data, FitOptions? options = null, IReadOnlyList<double>? sampleWeights = null,

@@ -1,7 +1,7 @@
 namespace EmDsl.Data;
 
 /// <summary>An immutable dense matrix of doubles (used for covariances and other small results).</summary>
-public sealed class ReadOnlyMatrix
+public sealed class ReadOnlyMatrix : IEquatable<ReadOnlyMatrix>
 {
     private readonly double[] _values;
 
@@ -72,6 +72,13 @@ public sealed class ReadOnlyMatrix
         return a;
     }
 
+    /// <summary>A copy of one row.</summary>
+    public double[] GetRow(int row)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"Row {row} is outside 0..{Rows - 1}.");
+        return _values.AsSpan(row * Columns, Columns).ToArray();
+    }
+
     /// <summary>The diagonal.</summary>
     public double[] GetDiagonal()
     {
@@ -80,6 +87,16 @@ public sealed class ReadOnlyMatrix
         for (int i = 0; i < n; i++) d[i] = _values[i * Columns + i];
         return d;
     }
+
+    /// <summary>Value equality: same shape and same entries.</summary>
+    public bool Equals(ReadOnlyMatrix? other) =>
+        other is not null && Rows == other.Rows && Columns == other.Columns && _values.AsSpan().SequenceEqual(other._values);
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as ReadOnlyMatrix);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => _values.Aggregate(HashCode.Combine(Rows, Columns), (h, v) => unchecked(h * 31 + v.GetHashCode()));
 
     /// <inheritdoc />
     public override string ToString()

@@ -14,6 +14,15 @@ public sealed record BernoulliParameters
 
     /// <summary>p_d = P(x_d = 1).</summary>
     public IReadOnlyList<double> Probabilities => _p;
+
+    /// <summary>Value equality over the probabilities.</summary>
+    public bool Equals(BernoulliParameters? other) => other is not null && _p.AsSpan().SequenceEqual(other._p);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => FamilyChecks.Hash(_p);
+
+    /// <inheritdoc />
+    public override string ToString() => $"BernoulliParameters {{ Probabilities = {FamilyChecks.Format(_p)} }}";
 }
 
 /// <summary>

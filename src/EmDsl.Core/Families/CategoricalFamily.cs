@@ -28,6 +28,15 @@ public sealed record CategoricalParameters
 
     /// <summary>p_j = P(x = j).</summary>
     public IReadOnlyList<double> Probabilities => _p;
+
+    /// <summary>Value equality over the probabilities.</summary>
+    public bool Equals(CategoricalParameters? other) => other is not null && _p.AsSpan().SequenceEqual(other._p);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => FamilyChecks.Hash(_p);
+
+    /// <inheritdoc />
+    public override string ToString() => $"CategoricalParameters {{ Probabilities = {FamilyChecks.Format(_p)} }}";
 }
 
 /// <summary>

@@ -14,6 +14,15 @@ public sealed record ExponentialParameters
 
     /// <summary>λ_d = 1 / E[x_d].</summary>
     public IReadOnlyList<double> Rates => _rates;
+
+    /// <summary>Value equality over the rates.</summary>
+    public bool Equals(ExponentialParameters? other) => other is not null && _rates.AsSpan().SequenceEqual(other._rates);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => FamilyChecks.Hash(_rates);
+
+    /// <inheritdoc />
+    public override string ToString() => $"ExponentialParameters {{ Rates = {FamilyChecks.Format(_rates)} }}";
 }
 
 /// <summary>

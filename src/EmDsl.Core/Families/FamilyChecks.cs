@@ -25,5 +25,12 @@ internal static class FamilyChecks
 
     public static bool IsNonNegativeInteger(double v) => v >= 0 && v == Math.Floor(v) && v < 9.007199254740992e15;
 
+    /// <summary>[v0, v1, …] with six significant digits, for ToString of parameter records.</summary>
+    public static string Format(IEnumerable<double> values) =>
+        "[" + string.Join(", ", values.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture))) + "]";
+
+    /// <summary>Hash of a vector's values (value equality of parameter records).</summary>
+    public static int Hash(IEnumerable<double> values) => values.Aggregate(17, (h, v) => unchecked(h * 31 + v.GetHashCode()));
+
     public static string Show(double v) => v.ToString("G17", System.Globalization.CultureInfo.InvariantCulture);
 }

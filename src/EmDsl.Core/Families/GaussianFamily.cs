@@ -51,6 +51,15 @@ public sealed record GaussianParameters
 
     /// <summary>D.</summary>
     public int Dimension => Mean.Count;
+
+    /// <summary>Value equality over the mean and the covariance.</summary>
+    public bool Equals(GaussianParameters? other) => other is not null && Mean.SequenceEqual(other.Mean) && Covariance.Equals(other.Covariance);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(FamilyChecks.Hash(Mean), Covariance.GetHashCode());
+
+    /// <inheritdoc />
+    public override string ToString() => $"GaussianParameters {{ Mean = {FamilyChecks.Format(Mean)}, Covariance = {Covariance} }}";
 }
 
 /// <summary>

@@ -14,6 +14,15 @@ public sealed record PoissonParameters
 
     /// <summary>λ_d = E[x_d].</summary>
     public IReadOnlyList<double> Rates => _rates;
+
+    /// <summary>Value equality over the rates.</summary>
+    public bool Equals(PoissonParameters? other) => other is not null && _rates.AsSpan().SequenceEqual(other._rates);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => FamilyChecks.Hash(_rates);
+
+    /// <inheritdoc />
+    public override string ToString() => $"PoissonParameters {{ Rates = {FamilyChecks.Format(_rates)} }}";
 }
 
 /// <summary>

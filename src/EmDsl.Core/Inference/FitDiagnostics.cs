@@ -48,6 +48,13 @@ public sealed record FitDiagnostics(
 
     /// <summary>Whether any iteration lowered the objective beyond rounding.</summary>
     public bool ObjectiveEverDecreased => Events.Any(e => e.Kind == FitEventKind.ObjectiveDecreased);
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"FitDiagnostics {{ Backend = {Backend}, BestRestart = {BestRestart}, RestartObjectives = {Families.FamilyChecks.Format(RestartObjectives)}, " +
+        $"EmptyComponents = [{string.Join(", ", EmptyComponents)}], Events = {Events.Count}" +
+        (Events.Count == 0 ? "" : " (" + string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}")) + ")") +
+        (EventsTruncated ? ", truncated" : "") + " }";
 }
 
 /// <summary>Collects events during a fit, bounded.</summary>

@@ -11,6 +11,28 @@ public sealed record FitOptions
     /// <summary>The defaults documented on each property.</summary>
     public static FitOptions Default { get; } = new();
 
+    /// <summary>Options with every default (see each property).</summary>
+    public FitOptions() { }
+
+    /// <summary>
+    /// A copy of <paramref name="original"/>; with property setters it makes a variant, which is how F# writes
+    /// <c>FitOptions(existing, Seed = 3)</c> (C#: <c>existing with { Seed = 3 }</c>).
+    /// </summary>
+    public FitOptions(FitOptions original)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        MaxIterations = original.MaxIterations;
+        Tolerance = original.Tolerance;
+        Restarts = original.Restarts;
+        Seed = original.Seed;
+        Initialization = original.Initialization;
+        CovarianceFloor = original.CovarianceFloor;
+        ProbabilityFloor = original.ProbabilityFloor;
+        EmptyComponentThreshold = original.EmptyComponentThreshold;
+        ChunkRows = original.ChunkRows;
+        MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
+    }
+
     /// <summary>Maximum number of M-steps per run (default 500). A run that reaches it is reported as not converged.</summary>
     public int MaxIterations { get; init; } = 500;
 

@@ -47,6 +47,18 @@ public sealed class MixtureFit
         return ((BlockRuntime<TParameters>)_compiled.Blocks[b]).Parameters(_state.Blocks[b]);
     }
 
+    /// <summary>
+    /// The fitted parameters of the block named <paramref name="blockName"/>, untyped (each element is the
+    /// block family's parameter record), for code that holds blocks only as <see cref="Block"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">No block has that name.</exception>
+    public IReadOnlyList<object> Parameters(string blockName)
+    {
+        var block = Model.Blocks.FirstOrDefault(b => b.Name == blockName)
+            ?? throw new ArgumentException($"The model has no block named '{blockName}' (its blocks: {string.Join(", ", Model.Blocks.Select(x => x.Name))}).", nameof(blockName));
+        return UsualParameters(block).Cast<object>().ToArray();
+    }
+
     internal Array UsualParameters(Block block) => _state.Blocks[IndexOf(block)].Usual;
 
     private int IndexOf(Block block)
