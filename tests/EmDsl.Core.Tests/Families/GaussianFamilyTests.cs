@@ -80,6 +80,8 @@ public class GaussianFamilyTests
             var back = f.FromNatural(eta);
             Approx.Vector(mu, back.Mean.ToArray(), 1e-9, $"FromNatural(ToNatural) mean for {draw}");
             Approx.Vector(Dense.RowMajor(cov), back.Covariance.ToArray().Cast<double>().ToArray(), 1e-9, $"FromNatural(ToNatural) covariance for {draw}");
+            // The usual parameters FromNatural returns are accepted again by ToNatural (the structure survives the trip).
+            Approx.Vector(eta, f.ToNatural(back), 1e-9, $"ToNatural(FromNatural(η)) for {draw}");
         }, FamilyLaws.Cases);
     }
 

@@ -112,6 +112,39 @@ public class GaussianPriorTests
         });
 
     /// <summary>
+    /// Tied covariance: K means share one Σ. Proper full case: Π_k N(μ_k | m, Σ/κ) · IW(Σ | Ψ, ν₀ = n − D − 1 − K);
+    /// diagonal and spherical: the same with InvGamma shapes (n − 2 − K)/2 per coordinate and (D(n − K) − 2)/2.
+    /// </summary>
+    [Theory, MemberData(nameof(Configurations))]
+    public void TiedLogDensityIsTheConjugateDensityOfSharedCovariance(CovarianceStructure s, int d) =>
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var r = new Random(seed);
+            int k = r.Next(1, 5);
+            var m = r.Vector(d, -2, 2);
+            double kappa = r.Uniform(0.1, 5);
+            double n = s switch
+            {
+                CovarianceStructure.Full => r.Uniform(2 * d + k + 0.2, 2 * d + k + 8),
+                CovarianceStructure.Diagonal => r.Uniform(2 + k + 0.2, 2 + k + 8),
+                _ => r.Uniform(k + 2.0 / d + 0.1, k + 8),
+            };
+            var psi = r.SpdMatrix(d);
+            var prior = new GaussianPrior(m, kappa, Ro(psi), n);
+            var means = Enumerable.Range(0, k).Select(_ => r.Vector(d, -3, 3)).ToArray();
+            var sigma = Restrict(DrawCovariance(r, d, s), s);
+            double expected = means.Sum(mu => Dense.MultivariateNormalLogDensity(mu, m, sigma / kappa));
+            expected += s switch
+            {
+                CovarianceStructure.Full => Math.Log(new InverseWishart(n - d - 1 - k, psi).Density(sigma)),
+                CovarianceStructure.Diagonal => Enumerable.Range(0, d).Sum(i => InverseGamma.PDFLn((n - 2 - k) / 2, psi[i, i] / 2, sigma[i, i])),
+                _ => InverseGamma.PDFLn((d * (n - k) - 2) / 2, psi.Trace() / 2, sigma[0, 0]),
+            };
+            double actual = prior.LogDensity(means.Select(mu => (IReadOnlyList<double>)mu).ToArray(), Dense.RowMajor(sigma), s, tied: true);
+            Approx.Equal(expected, actual, 1e-9, 1e-9, $"tied {s}, K = {k}, κ = {kappa}, n = {n}, Ψ = {Fmt.M(psi)}, Σ = {Fmt.M(sigma)}");
+        });
+
+    /// <summary>
     /// Improper cases (κ = 0, or n too small for the NIW/NIG, or Ψ singular) use the kernel
     /// −(n/2) log|Σ| − ½ tr(Ψ Σ⁻¹) − (κ/2)(μ − m)ᵀΣ⁻¹(μ − m), where diagonal and spherical structures read only Ψ's diagonal.
     /// </summary>

@@ -212,3 +212,38 @@ public class DirichletPriorTests
         Assert.NotEqual(a, new DirichletPrior([1.5, 2]));
     }
 }
+
+public class ConjugatePriorTests
+{
+    /// <summary>(φ + S)/(ν + R) entrywise, whatever φ, ν, S and R are.</summary>
+    [Fact]
+    public void PosteriorMeanParameterIsPseudoPlusDataOverPseudoCountPlusCount() =>
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var r = new Random(seed);
+            int s = r.Next(1, 8);
+            var phi = r.Vector(s, -5, 5);
+            double nu = r.Next(4) == 0 ? 0 : r.Uniform(0, 10);
+            var stats = r.Vector(s, -50, 50);
+            double count = r.Uniform(0.1, 30);
+            var prior = new ConjugatePrior(phi, nu, _ => 0, "test");
+            var mean = new double[s];
+            prior.PosteriorMeanParameter(stats, count, mean);
+            Approx.Vector(phi.Zip(stats, (p, t) => (p + t) / (nu + count)).ToArray(), mean, 1e-15, $"φ = {Fmt.V(phi)}, ν = {nu}");
+            Assert.Equal(phi, prior.PseudoObservations);
+            Assert.Equal(nu, prior.PseudoCount);
+        });
+
+    [Fact]
+    public void ConstructorRejectsNegativeCountAndNonFinitePseudoObservations()
+    {
+        foreach (var bad in new[] { -1e-12, -1, double.NaN, double.PositiveInfinity })
+            Assert.Equal("pseudoCount", Assert.ThrowsAny<ArgumentException>(() => new ConjugatePrior([1.0], bad, _ => 0, "bad ν")).ParamName);
+        foreach (var bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+        {
+            var ex = Assert.ThrowsAny<ArgumentException>(() => new ConjugatePrior([1.0, 2.0, bad], 1, _ => 0, "bad φ"));
+            Assert.Equal("pseudoObservations", ex.ParamName);
+            Assert.Matches(EntryPattern.For(2), ex.Message);
+        }
+    }
+}
