@@ -108,6 +108,17 @@ public class LogSpaceTests
             Assert.Equal(Array.IndexOf(v, v.Max()), Array.IndexOf(p, p.Max()));
         });
 
+    /// <summary>
+    /// Softmax is documented to return a vector that sums to one. With one logit +∞ (a degenerate component's
+    /// log density) the limit is the indicator of that entry, and the log normaliser is +∞ as LogSumExp says.
+    /// </summary>
+    [Fact]
+    public void SoftmaxWithOnePlusInfinityLogitIsTheIndicatorOfThatEntry()
+    {
+        var p = LogSpace.Softmax([0.5, double.PositiveInfinity, -3]);
+        Assert.True(p.SequenceEqual([0.0, 1.0, 0.0]), $"softmax([0.5, +∞, −3]) = {Fmt.V(p)}; expected [0, 1, 0] (a vector summing to one)");
+    }
+
     [Fact]
     public void SoftmaxRowsRejectsShortBuffers()
     {
