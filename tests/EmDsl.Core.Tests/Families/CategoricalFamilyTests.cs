@@ -1,0 +1,263 @@
+using System.Globalization;
+using EmDsl.Families;
+using EmDsl.Families.Priors;
+using FsCheck.Fluent;
+
+namespace EmDsl.Tests.Families;
+
+public class CategoricalFamilyTests
+{
+    public static TheoryData<int, CategoricalEncoding> Configurations()
+    {
+        var data = new TheoryData<int, CategoricalEncoding>();
+        foreach (var e in Enum.GetValues<CategoricalEncoding>())
+            for (int c = 2; c <= 6; c++) data.Add(c, e);
+        return data;
+    }
+
+    public static TheoryData<int> CategoryCounts() => new() { 2, 3, 4, 5, 6 };
+
+    private static CategoricalOracle Oracle(int c, CategoricalEncoding e) => new(c, e);
+
+    internal static DirichletPrior DrawDirichletPrior(Random r, int c) =>
+        new(Enumerable.Range(0, c).Select(_ => r.Next(4) == 0 ? 1 : r.Uniform(1, 6)));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void MeanMapAndInverseMatchUsualParameters(int c, CategoricalEncoding e) => FamilyLaws.MeanMapAndInverseMatchUsualParameters(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void InverseMeanMapInvertsMeanMap(int c, CategoricalEncoding e) => FamilyLaws.InverseMeanMapInvertsMeanMap(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void MeanMapInvertsInverseMeanMap(int c, CategoricalEncoding e) => FamilyLaws.MeanMapInvertsInverseMeanMap(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void MeanMapIsGradientOfLogNormalizer(int c, CategoricalEncoding e) => FamilyLaws.MeanMapIsGradientOfLogNormalizer(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void DomainsMatchDefinitions(int c, CategoricalEncoding e) => FamilyLaws.DomainsMatchDefinitions(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void SufficientStatisticsMatchDefinition(int c, CategoricalEncoding e) => FamilyLaws.SufficientStatisticsMatchDefinition(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void LogDensityMatchesMathNetCategorical(int c, CategoricalEncoding e) => FamilyLaws.LogDensityMatchesIndependentFormula(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void ClosedFormMStepIsAMaximum(int c, CategoricalEncoding e) => FamilyLaws.ClosedFormMStepIsAMaximum(Oracle(c, e));
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void ClosedFormMapStepWithDirichletPriorIsAMaximum(int c, CategoricalEncoding e)
+    {
+        var f = new CategoricalFamily(c, e);
+        FamilyLaws.ClosedFormMStepIsAMaximum(Oracle(c, e), r => f.Conjugate(DrawDirichletPrior(r, c)));
+    }
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void SampleMeanMatchesMeanMap(int c, CategoricalEncoding e) => FamilyLaws.SampleMeanMatchesMeanMap(Oracle(c, e), seed: 3000 + 10 * c + (int)e);
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void DimensionFollowsTheEncoding(int c, CategoricalEncoding e)
+    {
+        var f = new CategoricalFamily(c, e);
+        Assert.Equal(e == CategoricalEncoding.Integer ? 1 : c, f.Dimension);
+        Assert.Equal(c - 1, f.StatisticCount);
+    }
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void ToNaturalAndFromNaturalRoundTripUsualParameters(int c, CategoricalEncoding e)
+    {
+        var o = Oracle(c, e);
+        var f = (CategoricalFamily)o.Family;
+        PropertyChecks.ForAll(Gens.Seed.Select(s => o.DrawParameters(new Random(s))).ToArbitrary(), draw =>
+        {
+            var p = CategoricalOracle.Probabilities(draw);
+            var eta = f.ToNatural(new CategoricalParameters(p));
+            Approx.Vector(draw.Natural, eta, 1e-12, $"ToNatural for {draw}");
+            Approx.Vector(p, f.FromNatural(eta).Probabilities.ToArray(), 1e-12, $"FromNatural(ToNatural) for {draw}");
+        }, FamilyLaws.Cases);
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void ToNaturalRejectsWrongNumberOfCategories(int c)
+    {
+        var f = new CategoricalFamily(c);
+        foreach (int wrong in new[] { c - 1, c + 1 }.Where(w => w >= 2))
+        {
+            var ex = Assert.ThrowsAny<ArgumentException>(() => f.ToNatural(new CategoricalParameters(Enumerable.Repeat(1.0 / wrong, wrong))));
+            Assert.Equal("parameters", ex.ParamName);
+            Assert.Contains(wrong.ToString(CultureInfo.InvariantCulture), ex.Message);
+        }
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void ToNaturalRejectsZeroProbabilityNamingTheCategory(int c)
+    {
+        var f = new CategoricalFamily(c);
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var r = new Random(seed);
+            var p = r.ProbabilityVector(c);
+            int bad = r.Next(c);
+            p[bad] = 0;
+            double s = p.Sum();
+            p = p.Select(v => v / s).ToArray();
+            var ex = Assert.ThrowsAny<ArgumentException>(() => f.ToNatural(new CategoricalParameters(p)));
+            Assert.Equal("parameters", ex.ParamName);
+            Assert.Matches(EntryPattern.For(bad), ex.Message);
+        }, 20);
+    }
+
+    [Fact]
+    public void CategoricalParametersRejectInvalidProbabilities()
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => new CategoricalParameters([0.5, 0.75, -0.25]));
+        Assert.Matches(EntryPattern.For(2), ex.Message);
+        Assert.ThrowsAny<ArgumentException>(() => new CategoricalParameters([0.5, 0.6]));
+        Assert.ThrowsAny<ArgumentException>(() => new CategoricalParameters([1.0]));
+    }
+
+    [Theory, MemberData(nameof(Configurations))]
+    public void CheckSupportAcceptsEveryCategory(int c, CategoricalEncoding e)
+    {
+        var o = Oracle(c, e);
+        for (int k = 0; k < c; k++) Assert.Null(o.Family.CheckSupport(o.Encode(k)));
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void CheckSupportRejectsCodesOutOfRange(int c)
+    {
+        var f = new CategoricalFamily(c, CategoricalEncoding.Integer);
+        foreach (var bad in new[] { -1.0, c, c + 1.0, 0.5, c - 0.5, 1e20, double.NaN })
+        {
+            var violation = f.CheckSupport([bad]);
+            Assert.NotNull(violation);
+            Assert.Equal(0, violation.Offset);
+            Assert.Contains(bad.ToString(CultureInfo.InvariantCulture), violation.Reason);
+        }
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void CheckSupportReportsANonBinaryOneHotValueAtItsOffset(int c)
+    {
+        var o = Oracle(c, CategoricalEncoding.OneHot);
+        var bad = Gen.Elements(2.0, -1.0, 0.5, double.NaN);
+        PropertyChecks.ForAll(Gens.Seed.SelectMany(_ => bad, (s, v) => (Seed: s, Value: v)).ToArbitrary(), t =>
+        {
+            var r = new Random(t.Seed);
+            var x = o.Encode(r.Next(c));
+            int at = r.Next(c);
+            x[at] = t.Value;
+            var violation = o.Family.CheckSupport(x);
+            Assert.NotNull(violation);
+            Assert.Equal(at, violation.Offset);
+            Assert.Contains(t.Value.ToString(CultureInfo.InvariantCulture), violation.Reason);
+        }, 50);
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void CheckSupportRejectsAOneHotRowWithNoOne(int c)
+    {
+        var violation = new CategoricalFamily(c, CategoricalEncoding.OneHot).CheckSupport(new double[c]);
+        Assert.NotNull(violation);
+        Assert.InRange(violation.Offset, 0, c - 1);
+        Assert.False(string.IsNullOrWhiteSpace(violation.Reason));
+    }
+
+    /// <summary>
+    /// A row with two ones: the offset must point at an offending value, i.e. at one of the ones (the
+    /// engine reports it as "row r, column …"); pointing at a 0 names a column that is fine.
+    /// </summary>
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void CheckSupportPointsAtAOneInAOneHotRowWithTwoOnes(int c)
+    {
+        var f = new CategoricalFamily(c, CategoricalEncoding.OneHot);
+        for (int i = 0; i < c; i++)
+            for (int j = i + 1; j < c; j++)
+            {
+                var x = new double[c];
+                x[i] = x[j] = 1;
+                var violation = f.CheckSupport(x);
+                Assert.NotNull(violation);
+                Assert.False(string.IsNullOrWhiteSpace(violation.Reason));
+                Assert.True(violation.Offset == i || violation.Offset == j,
+                    $"row {Fmt.V(x)}: offset {violation.Offset} holds {x[violation.Offset]}, not one of the two ones (at {i} and {j}); reason: {violation.Reason}");
+            }
+    }
+
+    /// <summary>Every probability (the implicit last one too) is raised to the floor and the vector renormalised; interior ones are untouched.</summary>
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void ProjectMeanIntoDomainRaisesEveryProbabilityToTheFloor(int c)
+    {
+        var f = new CategoricalFamily(c);
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var r = new Random(seed);
+            double floor = Math.Pow(10, -r.Uniform(3, 12));
+            var p = r.ProbabilityVector(c);
+            int zeros = r.Next(0, c);
+            for (int k = 0; k < zeros; k++) p[r.Next(c)] = 0;
+            double s = p.Sum();
+            p = p.Select(v => v / s).ToArray();
+            var mean = p.Take(c - 1).ToArray();
+            var projected = (double[])mean.Clone();
+            f.ProjectMeanIntoDomain(projected, floor);
+            var raised = p.Select(v => Math.Max(v, floor)).ToArray();
+            double total = raised.Sum();
+            var expected = p.All(v => v >= floor) ? mean : raised.Take(c - 1).Select(v => v / total).ToArray();
+            Approx.Vector(expected, projected, 1e-13, $"floor {floor} on p = {Fmt.V(p)}");
+            Assert.True(f.IsMeanParameter(projected), $"projected {Fmt.V(projected)} is not interior");
+        }, FamilyLaws.Cases);
+    }
+
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void ConjugateDirichletHasPseudoObservationsAlphaMinusOneAndCountSumAlphaMinusC(int c)
+    {
+        var f = new CategoricalFamily(c);
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var dir = DrawDirichletPrior(new Random(seed), c);
+            var prior = f.Conjugate(dir);
+            Approx.Vector(dir.Concentration.Take(c - 1).Select(a => a - 1).ToArray(), prior.PseudoObservations.ToArray(), 1e-15, $"φ of {dir}");
+            Approx.Equal(dir.Concentration.Sum() - c, prior.PseudoCount, 1e-14, 1e-14, $"ν of {dir}");
+        }, 20);
+    }
+
+    [Fact]
+    public void ConjugateRejectsDirichletWithOtherCategoryCount()
+    {
+        var ex = Assert.ThrowsAny<ArgumentException>(() => new CategoricalFamily(3).Conjugate(DirichletPrior.Symmetric(4, 2)));
+        Assert.Equal("prior", ex.ParamName);
+    }
+
+    /// <summary>
+    /// The posterior mean parameter under Dirichlet(α) with counts n is the mode of Dirichlet(α + n),
+    /// (α_j + n_j − 1)/(Σα + Σn − C), the same as DirichletPrior.PosteriorMode; the prior's log density at η is
+    /// MathNet's Dirichlet log density at softmax([η, 0]).
+    /// </summary>
+    [Theory, MemberData(nameof(CategoryCounts))]
+    public void ConjugateDirichletPosteriorMeanParameterIsThePosteriorMode(int c)
+    {
+        var f = new CategoricalFamily(c);
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var r = new Random(seed);
+            var dir = DrawDirichletPrior(r, c);
+            var prior = f.Conjugate(dir);
+            var counts = r.Vector(c, 0, 20);
+            double total = counts.Sum();
+            var mean = new double[c - 1];
+            prior.PosteriorMeanParameter(counts.Take(c - 1).ToArray(), total, mean);
+            double denom = dir.Concentration.Sum() + total - c;
+            var mode = Enumerable.Range(0, c).Select(j => (dir.Concentration[j] + counts[j] - 1) / denom).ToArray();
+            Approx.Vector(mode.Take(c - 1).ToArray(), mean, 1e-13, $"posterior mode under {dir}, n = {Fmt.V(counts)}");
+            var viaPrior = new double[c];
+            dir.PosteriorMode(counts, viaPrior);
+            Approx.Vector(mode, viaPrior, 1e-13, $"DirichletPrior.PosteriorMode under {dir}, n = {Fmt.V(counts)}");
+            var p = r.ProbabilityVector(c);
+            var eta = Enumerable.Range(0, c - 1).Select(j => Math.Log(p[j] / p[c - 1])).ToArray();
+            double expected = new MathNet.Numerics.Distributions.Dirichlet(dir.Concentration.ToArray()).DensityLn(p);
+            Approx.Equal(expected, prior.LogDensity(eta), 1e-10, 1e-10, $"prior log density of {dir} at p = {Fmt.V(p)}");
+        }, FamilyLaws.Cases);
+    }
+}

@@ -1,0 +1,168 @@
+using EmDsl.Numerics;
+using EmDsl.Tests.Families;
+using FsCheck.Fluent;
+
+namespace EmDsl.Tests.Numerics;
+
+public class LogSpaceTests
+{
+    /// <summary>log Σ exp v by the definition, for moderate entries where it cannot overflow.</summary>
+    private static double NaiveLogSumExp(IEnumerable<double> v) => Math.Log(v.Sum(Math.Exp));
+
+    [Fact]
+    public void LogSumExpOfHugeValuesIsFiniteAndExact()
+    {
+        double value = LogSpace.LogSumExp([1000, 1001]);
+        Assert.True(double.IsFinite(value));
+        Approx.Equal(1001 + Math.Log(1 + Math.Exp(-1)), value, 1e-15, 0, "LogSumExp([1000, 1001])");
+        Approx.Equal(-1000 + Math.Log(2), LogSpace.LogSumExp([-1000, -1000]), 1e-15, 0, "LogSumExp([−1000, −1000])");
+    }
+
+    [Fact]
+    public void LogSumExpIgnoresMinusInfinityEntries()
+    {
+        Approx.Equal(Math.Log(3), LogSpace.LogSumExp([double.NegativeInfinity, 0, Math.Log(2), double.NegativeInfinity]), 1e-15, 0, "LogSumExp([−∞, 0, log 2, −∞])");
+        Assert.Equal(double.NegativeInfinity, LogSpace.LogSumExp([double.NegativeInfinity, double.NegativeInfinity]));
+        Assert.Equal(double.NegativeInfinity, LogSpace.LogSumExp([double.NegativeInfinity]));
+        Assert.Equal(double.NegativeInfinity, LogSpace.LogSumExp([]));
+        Assert.Equal(double.PositiveInfinity, LogSpace.LogSumExp([1, double.PositiveInfinity]));
+        Assert.True(double.IsNaN(LogSpace.LogSumExp([1, double.NaN])));
+    }
+
+    /// <summary>LogSumExp(v + c) = LogSumExp(v) + c for moderate v (checked by the definition) and offsets up to ±10⁵.</summary>
+    [Fact]
+    public void LogSumExpIsShiftEquivariant()
+    {
+        var cases = from n in Gen.Choose(1, 12)
+                    from v in Gens.Vector(n, -30, 30)
+                    from c in Gen.OneOf(Gen.Constant(0.0), Gens.Uniform(-1e5, 1e5))
+                    from inf in Gen.Choose(0, n - 1)
+                    select (v, c, inf);
+        PropertyChecks.ForAll(cases.ToArbitrary(), t =>
+        {
+            var v = (double[])t.v.Clone();
+            if (v.Length > 1) v[t.inf] = double.NegativeInfinity;
+            double expected = NaiveLogSumExp(v) + t.c;
+            double actual = LogSpace.LogSumExp(v.Select(x => x + t.c).ToArray());
+            Approx.Equal(expected, actual, 1e-14, 1e-12, $"LogSumExp({Fmt.V(v)} + {t.c})");
+        });
+    }
+
+    /// <summary>Softmax rows sum to one, keep the ratios exp(v_i − v_j), and report the row's log-sum-exp, for logits up to ±10⁵.</summary>
+    [Fact]
+    public void SoftmaxRowsSumToOneWithHugeLogits()
+    {
+        var cases = from rows in Gen.Choose(0, 6)
+                    from cols in Gen.Choose(1, 8)
+                    from seed in Gens.Seed
+                    select (rows, cols, seed);
+        PropertyChecks.ForAll(cases.ToArbitrary(), t =>
+        {
+            var r = new Random(t.seed);
+            var offsets = r.Vector(t.rows, -1e5, 1e5);
+            var v = new double[t.rows * t.cols];
+            for (int i = 0; i < t.rows; i++)
+                for (int j = 0; j < t.cols; j++) v[i * t.cols + j] = r.Next(8) == 0 && t.cols > 1 ? double.NegativeInfinity : r.Uniform(-30, 30);
+            var logits = v.Select((x, k) => x + offsets[k / t.cols]).ToArray();
+            var p = (double[])logits.Clone();
+            var norm = new double[t.rows];
+            LogSpace.SoftmaxRowsInPlace(p, t.rows, t.cols, norm);
+            for (int i = 0; i < t.rows; i++)
+            {
+                // The logits as stored (v + offset rounded), shifted back: exact by Sterbenz when |offset| dominates.
+                var vi = logits.Skip(i * t.cols).Take(t.cols).Select(x => x - offsets[i]).ToArray();
+                double lse = NaiveLogSumExp(vi);
+                if (double.IsNegativeInfinity(lse))
+                {
+                    Assert.Equal(double.NegativeInfinity, norm[i]);
+                    Assert.All(p.Skip(i * t.cols).Take(t.cols), x => Assert.Equal(0, x));
+                    continue;
+                }
+                Approx.Equal(lse + offsets[i], norm[i], 1e-14, 1e-10, $"row {i} log normaliser");
+                Approx.Equal(1, p.Skip(i * t.cols).Take(t.cols).Sum(), 1e-14, 1e-14, $"row {i} sum");
+                var expected = vi.Select(x => Math.Exp(x - lse)).ToArray();
+                Approx.Vector(expected, p.AsSpan(i * t.cols, t.cols), 1e-12, $"row {i} softmax of {Fmt.V(vi)} + {offsets[i]}");
+            }
+        });
+    }
+
+    [Fact]
+    public void SoftmaxOfAnAllMinusInfinityRowIsZeroWithMinusInfinityNormaliser()
+    {
+        var p = new[] { double.NegativeInfinity, double.NegativeInfinity, 1000, 1001 };
+        var norm = new double[2];
+        LogSpace.SoftmaxRowsInPlace(p, 2, 2, norm);
+        Assert.Equal(new[] { 0.0, 0.0 }, p.Take(2));
+        Assert.Equal(double.NegativeInfinity, norm[0]);
+        Approx.Equal(1 / (1 + Math.E), p[2], 1e-15, 0, "softmax([1000, 1001])[0]");
+        Approx.Equal(1001 + Math.Log(1 + Math.Exp(-1)), norm[1], 1e-15, 0, "normaliser of [1000, 1001]");
+    }
+
+    [Fact]
+    public void SoftmaxVectorSumsToOne() =>
+        PropertyChecks.ForAll(Gen.Choose(1, 10).SelectMany(n => Gens.Vector(n, -800, 800), (_, v) => v).ToArbitrary(), v =>
+        {
+            var p = LogSpace.Softmax(v);
+            Approx.Equal(1, p.Sum(), 1e-14, 1e-14, $"sum of softmax({Fmt.V(v)})");
+            Assert.All(p, x => Assert.InRange(x, 0, 1));
+            Assert.Equal(Array.IndexOf(v, v.Max()), Array.IndexOf(p, p.Max()));
+        });
+
+    /// <summary>
+    /// Softmax is documented to return a vector that sums to one. With one logit +∞ (a degenerate component's
+    /// log density) the limit is the indicator of that entry, and the log normaliser is +∞ as LogSumExp says.
+    /// </summary>
+    [Fact]
+    public void SoftmaxWithOnePlusInfinityLogitIsTheIndicatorOfThatEntry()
+    {
+        var p = LogSpace.Softmax([0.5, double.PositiveInfinity, -3]);
+        Assert.True(p.SequenceEqual([0.0, 1.0, 0.0]), $"softmax([0.5, +∞, −3]) = {Fmt.V(p)}; expected [0, 1, 0] (a vector summing to one)");
+    }
+
+    [Fact]
+    public void SoftmaxRowsRejectsShortBuffers()
+    {
+        Assert.ThrowsAny<ArgumentException>(() => LogSpace.SoftmaxRowsInPlace(new double[5], 2, 3, new double[2]));
+        Assert.ThrowsAny<ArgumentException>(() => LogSpace.SoftmaxRowsInPlace(new double[6], 2, 3, new double[1]));
+    }
+}
+
+public class SpecialFunctionsTests
+{
+    [Fact]
+    public void Log1pExpAndLogisticAreStableAndMatchTheDefinitions() =>
+        PropertyChecks.ForAll(Gen.OneOf(Gens.Uniform(-30, 30), Gens.Uniform(-1000, 1000)).ToArbitrary(), x =>
+        {
+            double softplus = SpecialFunctions.Log1pExp(x), sigma = SpecialFunctions.Logistic(x);
+            Assert.True(double.IsFinite(softplus) && double.IsFinite(sigma), $"x = {x}: softplus {softplus}, σ {sigma}");
+            if (Math.Abs(x) <= 30)
+            {
+                Approx.Equal(Math.Log(1 + Math.Exp(x)), softplus, 1e-14, 1e-300, $"log(1 + e^{x})");
+                Approx.Equal(1 / (1 + Math.Exp(-x)), sigma, 1e-14, 1e-300, $"σ({x})");
+            }
+            // softplus(x) − softplus(−x) = x and σ(x) + σ(−x) = 1 hold for every x.
+            Approx.Equal(x, softplus - SpecialFunctions.Log1pExp(-x), 1e-14, 1e-14, $"softplus identity at {x}");
+            Approx.Equal(1, sigma + SpecialFunctions.Logistic(-x), 1e-15, 1e-15, $"logistic symmetry at {x}");
+        });
+
+    [Fact]
+    public void LogMultivariateGammaSatisfiesItsRecursion() =>
+        PropertyChecks.ForAll(Gen.Choose(1, 6).SelectMany(d => Gens.Uniform((d - 1) / 2.0 + 0.05, 20), (d, a) => (d, a)).ToArbitrary(), c =>
+        {
+            // Γ_1(a) = Γ(a);  Γ_d(a) = π^{(d−1)/2} Γ(a) Γ_{d−1}(a − ½).
+            double expected = c.d == 1
+                ? MathNet.Numerics.SpecialFunctions.GammaLn(c.a)
+                : 0.5 * (c.d - 1) * Math.Log(Math.PI) + MathNet.Numerics.SpecialFunctions.GammaLn(c.a) + SpecialFunctions.LogMultivariateGamma(c.a - 0.5, c.d - 1);
+            Approx.Equal(expected, SpecialFunctions.LogMultivariateGamma(c.a, c.d), 1e-12, 1e-12, $"log Γ_{c.d}({c.a})");
+        });
+
+    [Fact]
+    public void LogBetaAndDigammaMatchMathNet() =>
+        PropertyChecks.ForAll(Gens.Vector(2, 0.1, 30).ToArbitrary(), v =>
+        {
+            Approx.Equal(MathNet.Numerics.SpecialFunctions.BetaLn(v[0], v[1]), SpecialFunctions.LogBeta(v), 1e-12, 1e-12, $"log B({v[0]}, {v[1]})");
+            double h = 1e-5 * v[0];
+            double fd = (SpecialFunctions.LogGamma(v[0] + h) - SpecialFunctions.LogGamma(v[0] - h)) / (2 * h);
+            Approx.Equal(fd, SpecialFunctions.Digamma(v[0]), 1e-6, 1e-6, $"ψ({v[0]}) vs d/dx log Γ");
+        });
+}
