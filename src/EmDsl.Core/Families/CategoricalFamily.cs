@@ -100,13 +100,15 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
                 ? null
                 : new SupportViolation(0, $"{FamilyChecks.Show(v)} is not a category code in 0..{Categories - 1}");
         }
-        int ones = 0;
+        int first = -1;
         for (int j = 0; j < Categories; j++)
         {
             if (x[j] != 0 && x[j] != 1) return new SupportViolation(j, $"{FamilyChecks.Show(x[j])} is not 0 or 1 in a one-hot row");
-            if (x[j] == 1) ones++;
+            if (x[j] != 1) continue;
+            if (first >= 0) return new SupportViolation(j, $"a second 1 in a one-hot row (the first is at offset {first}); exactly one is required");
+            first = j;
         }
-        return ones == 1 ? null : new SupportViolation(0, $"the one-hot row has {ones} ones; exactly one is required");
+        return first >= 0 ? null : new SupportViolation(0, "the one-hot row has no 1; exactly one is required");
     }
 
     // ---- A(η), ∇A, (∇A)⁻¹ ----

@@ -412,7 +412,8 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
         var cov = new double[d * d];
         if (!TryMomentsFromNatural(eta, mu, cov)) throw new ArgumentException("The natural parameter's precision matrix is not positive definite.", nameof(eta));
         var l = new double[d * d];
-        SymmetricMatrix.TryCholesky(cov, d, l);
+        if (!SymmetricMatrix.TryCholesky(cov, d, l))
+            throw new ArgumentException("The covariance implied by the natural parameter does not factor (not positive definite in floating point).", nameof(eta));
         SampleWithCholesky(mu, l, random, x);
     }
 

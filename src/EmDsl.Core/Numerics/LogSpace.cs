@@ -22,7 +22,9 @@ public static class LogSpace
     /// <summary>
     /// Replaces each row of the rows×cols matrix <paramref name="logits"/> by its softmax (computed after
     /// subtracting the row maximum) and writes the row's log-sum-exp to <paramref name="logNormalizers"/>.
-    /// A row whose entries are all −∞ gets normaliser −∞ and is left as zeros.
+    /// A row whose entries are all −∞ gets normaliser −∞ and is left as zeros; a row with +∞ entries gets
+    /// normaliser +∞ and shares its mass equally among them (the limit of the softmax); a row containing NaN
+    /// gets normaliser NaN, which the caller must treat as an error.
     /// </summary>
     public static void SoftmaxRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers)
     {
@@ -37,10 +39,11 @@ public static class LogSpace
         {
             var row = logits.Slice(i * cols, cols);
             double max = TensorPrimitives.Max(row);
-            if (double.IsNegativeInfinity(max) || !double.IsFinite(max))
+            if (!double.IsFinite(max))
             {
                 logNormalizers[i] = max;
                 if (double.IsNegativeInfinity(max)) row.Clear();
+                else if (double.IsPositiveInfinity(max)) IndicatorOfPositiveInfinity(row);
                 continue;
             }
             TensorPrimitives.Subtract(row, max, row);
@@ -72,6 +75,7 @@ public static class LogSpace
             {
                 logNormalizers[i] = max;
                 if (double.IsNegativeInfinity(max)) row.Clear();
+                else IndicatorOfPositiveInfinity(row);
                 continue;
             }
             double sum = 0;
@@ -85,6 +89,14 @@ public static class LogSpace
             for (int j = 0; j < row.Length; j++) row[j] *= inv;
             logNormalizers[i] = max + Math.Log(sum);
         }
+    }
+
+    /// <summary>The limit of softmax when some logits are +∞: their entries share the mass equally, the rest get 0.</summary>
+    private static void IndicatorOfPositiveInfinity(Span<double> row)
+    {
+        int count = 0;
+        foreach (var v in row) if (double.IsPositiveInfinity(v)) count++;
+        for (int j = 0; j < row.Length; j++) row[j] = double.IsPositiveInfinity(row[j]) ? 1.0 / count : 0;
     }
 
     /// <summary>Softmax of a vector by shifting with its maximum; the result sums to one.</summary>

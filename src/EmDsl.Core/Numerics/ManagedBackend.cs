@@ -20,6 +20,7 @@ internal sealed class ManagedBackend : IDenseBackend
         double beta, Span<double> c, int ldc)
     {
         BackendChecks.Gemm(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
         for (int i = 0; i < m; i++)
         {
             var ci = c.Slice(i * ldc, n);

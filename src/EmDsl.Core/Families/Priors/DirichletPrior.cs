@@ -38,13 +38,14 @@ public sealed record DirichletPrior
     {
         if (p.Length != _alpha.Length)
             throw new ArgumentException($"Expected {_alpha.Length} probabilities, got {p.Length}.", nameof(p));
-        double s = -SpecialFunctions.LogBeta(_alpha);
+        double s = -SpecialFunctions.LogBeta(_alpha), total = 0;
         for (int j = 0; j < p.Length; j++)
         {
-            if (p[j] < 0) return double.NegativeInfinity;
+            if (!(p[j] >= 0)) return double.NegativeInfinity;
+            total += p[j];
             s += PriorChecks.XLogY(_alpha[j] - 1, p[j]);
         }
-        return s;
+        return Math.Abs(total - 1) <= 1e-9 ? s : double.NegativeInfinity;
     }
 
     /// <summary>

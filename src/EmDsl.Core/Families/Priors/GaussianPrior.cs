@@ -48,6 +48,13 @@ public sealed record GaussianPrior
                 if (!double.IsFinite(scatter[i, j]) || Math.Abs(scatter[i, j] - scatter[j, i]) > 1e-10 * Math.Max(1, Math.Abs(scatter[i, j])))
                     throw new ArgumentException($"Ψ must be finite and symmetric; entry ({i}, {j}) is {scatter[i, j]} and ({j}, {i}) is {scatter[j, i]}.", nameof(scatter));
         }
+        // Positive semi-definite: Ψ + εI must factor for a tiny ε relative to Ψ's scale.
+        var ridged = scatter.Values.ToArray();
+        double trace = 0;
+        for (int i = 0; i < d; i++) trace += ridged[i * d + i];
+        for (int i = 0; i < d; i++) ridged[i * d + i] += 1e-12 * Math.Max(trace, 1e-300) + 1e-300;
+        if (!SymmetricMatrix.TryCholesky(ridged, d, new double[d * d]))
+            throw new ArgumentException("The pseudo-scatter Ψ is not positive semi-definite (it has a negative eigenvalue).", nameof(scatter));
         _scatter = scatter;
         MeanPseudoCount = meanPseudoCount;
         CovariancePseudoCount = covariancePseudoCount;
