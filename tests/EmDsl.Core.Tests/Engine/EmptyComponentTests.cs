@@ -82,6 +82,25 @@ public class EmptyComponentTests
         AssertNonDecreasing(fit.ObjectiveTrace);
     }
 
+    /// <summary>A tied block: the empty component's mean is frozen; its covariance is the shared one (it cannot be frozen alone).</summary>
+    [Fact]
+    public void AnEmptyComponentOfATiedBlockKeepsItsMeanAndSharesTheCovariance()
+    {
+        var data = TwoClusters(200, seed: 67);
+        var gauss = Blocks.Gaussian("g", [0, 1], CovarianceType.Tied);
+        var cov = new double[,] { { 1, 0 }, { 0, 1 } };
+        var init = Initialization.FromParameters([0.4, 0.4, 0.2]).With(gauss,
+            [new GaussianParameters([0, 0], cov), new GaussianParameters([6, -3], cov), new GaussianParameters([-900, 900], cov)]);
+        var fit = Mixture.WithComponents(3).Observe(gauss).Build().Fit(data, FitOptions.Default with { Initialization = init, MaxIterations = 50 });
+        Assert.Equal([2], fit.Diagnostics.EmptyComponents);
+        Assert.Equal(0.0, fit.Weights[2]);
+        var p = fit.Parameters(gauss);
+        Assert.Equal([-900.0, 900.0], p[2].Mean);
+        Assert.Equal(p[0].Covariance.ToArray(), p[2].Covariance.ToArray());
+        AssertAllFinite(fit);
+        AssertNonDecreasing(fit.ObjectiveTrace);
+    }
+
     /// <summary>Under a weight prior the empty component keeps the prior's mode as its weight, and stays finite.</summary>
     [Fact]
     public void UnderAWeightPriorAnEmptyComponentKeepsThePriorMode()
