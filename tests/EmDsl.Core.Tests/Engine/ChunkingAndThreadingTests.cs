@@ -1,0 +1,147 @@
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Inference;
+using static EmDsl.Tests.Engine.EngineFixtures;
+
+namespace EmDsl.Tests.Engine;
+
+/// <summary>
+/// The batched E-step is an implementation detail: chunk size may change rounding only, and the thread
+/// count may change nothing at all (chunk summaries are merged in chunk order).
+/// </summary>
+public class ChunkingAndThreadingTests
+{
+    private static readonly int[] ChunkSizes = [1, 7, 64, 4096];
+
+    [Theory]
+    [InlineData(CovarianceType.Full)]
+    [InlineData(CovarianceType.Tied)]
+    [InlineData(CovarianceType.Diagonal)]
+    [InlineData(CovarianceType.Spherical)]
+    public void ChunkSizeChangesNeitherTraceNorParameters(CovarianceType covariance)
+    {
+        var m = new MixedModel(covariance);
+        var data = MixedModel.Data(301, seed: 11);
+        // 12 iterations: still moving, so no run stops early on an objective change of exactly 0 (Tolerance = 0).
+        var fits = ChunkSizes.Select(c => m.Model.Fit(data, m.Options(12) with { ChunkRows = c })).ToArray();
+        Assert.All(fits, f => Assert.Equal(12, f.Iterations));
+        for (int i = 1; i < fits.Length; i++)
+        {
+            AssertClose(fits[0].ObjectiveTrace, fits[i].ObjectiveTrace, 1e-10, $"trace, chunk {ChunkSizes[i]} vs 1");
+            AssertClose(AllValues(fits[0]), AllValues(fits[i]), 1e-10, $"parameters, chunk {ChunkSizes[i]} vs 1");
+            Assert.Equal(fits[0].LogLikelihood, fits[i].LogLikelihood, 1e-10 * Math.Abs(fits[0].LogLikelihood));
+        }
+    }
+
+    [Fact]
+    public void ChunkSizeChangesNothingWithSampleWeights()
+    {
+        var m = new MixedModel();
+        var data = MixedModel.Data(150, seed: 12);
+        var r = new Random(3);
+        var w = Enumerable.Range(0, data.Rows).Select(_ => r.Next(4) * 0.75).ToArray();
+        var fits = ChunkSizes.Select(c => m.Model.Fit(data, m.Options(12) with { ChunkRows = c }, w)).ToArray();
+        Assert.All(fits, f => Assert.Equal(12, f.Iterations));
+        for (int i = 1; i < fits.Length; i++)
+        {
+            AssertClose(fits[0].ObjectiveTrace, fits[i].ObjectiveTrace, 1e-10, $"weighted trace, chunk {ChunkSizes[i]}");
+            AssertClose(AllValues(fits[0]), AllValues(fits[i]), 1e-10, $"weighted parameters, chunk {ChunkSizes[i]}");
+        }
+    }
+
+    /// <summary>One E-step pass (CompiledMixture.Pass) at a fixed state: every summary entry agrees across chunk sizes.</summary>
+    [Fact]
+    public void PassSummariesAgreeAcrossChunkSizes()
+    {
+        var m = new MixedModel();
+        var data = MixedModel.Data(500, seed: 13);
+        var r = new Random(5);
+        var weights = Enumerable.Range(0, data.Rows).Select(_ => r.NextDouble() * 2).ToArray();
+        foreach (var w in new[] { null, weights })
+        {
+            var compiled = CompiledMixture.Create(m.Model, data, w);
+            var state = new ModelState([0.3, 0.7], compiled.Blocks.Select(b => b.FromParameters(m.StartRecords(b.Block))).ToArray());
+            var logBase = compiled.LogBaseMeasure(data);
+            var summaries = ChunkSizes.Select(c =>
+                compiled.Pass(data, logBase, w, state, new CompiledMixture.PassOutputs(), FitOptions.Default with { ChunkRows = c }, CancellationToken.None)).ToArray();
+            double total = w?.Sum() ?? data.Rows;
+            foreach (var s in summaries)
+            {
+                Assert.Equal(total, s.Weight, 1e-9);
+                Assert.Equal(total, s.Counts.Sum(), 1e-9); // responsibilities of a row sum to its weight
+            }
+            for (int i = 1; i < summaries.Length; i++)
+            {
+                AssertClose(summaries[0].Counts, summaries[i].Counts, 1e-12, $"counts, chunk {ChunkSizes[i]}");
+                AssertClose(summaries[0].Statistics, summaries[i].Statistics, 1e-12, $"statistics, chunk {ChunkSizes[i]}");
+                AssertClose([summaries[0].LogLikelihood], [summaries[i].LogLikelihood], 1e-12, $"log-likelihood, chunk {ChunkSizes[i]}");
+            }
+            // Without logBase the pass computes log h itself: same log-likelihood.
+            var noBase = compiled.Pass(data, null, w, state, new CompiledMixture.PassOutputs(), FitOptions.Default with { ChunkRows = 33 }, CancellationToken.None);
+            AssertClose([summaries[0].LogLikelihood], [noBase.LogLikelihood], 1e-12, "log-likelihood without precomputed log h");
+        }
+    }
+
+    private static MixtureFit ManyChunkFit(DataMatrix data, MixtureModel model, int threads) =>
+        model.Fit(data, FitOptions.Default with { ChunkRows = 128, MaxDegreeOfParallelism = threads, MaxIterations = 40, Tolerance = 0, Seed = 7 });
+
+    [Fact]
+    public void ThreadCountChangesNothingBitForBit()
+    {
+        var m = new MixedModel();
+        var data = MixedModel.Data(5000, seed: 14);
+        var reference = ManyChunkFit(data, m.Model, 1);
+        Assert.True(reference.ObjectiveTrace.Count >= 10, "the comparison should span several iterations");
+        foreach (int threads in new[] { 2, 8, -1 })
+        {
+            var fit = ManyChunkFit(data, m.Model, threads);
+            AssertIdentical(reference.ObjectiveTrace, fit.ObjectiveTrace, $"trace with {threads} threads");
+            AssertIdentical(AllValues(reference), AllValues(fit), $"parameters with {threads} threads");
+            Assert.True(reference.LogLikelihood == fit.LogLikelihood);
+            Assert.True(reference.LogPrior == fit.LogPrior);
+            Assert.Equal(reference.Iterations, fit.Iterations);
+        }
+    }
+
+    [Fact]
+    public void ThreadCountChangesNothingBitForBit_GaussianOnlyTiedAndWeighted()
+    {
+        var block = Blocks.Gaussian("g", [0, 1], CovarianceType.Tied);
+        var model = Mixture.WithComponents(3).Observe(block).WithWeightPrior(1.5).Build();
+        var data = TwoClusters(5000, seed: 15);
+        var w = Enumerable.Range(0, data.Rows).Select(i => 0.5 + i % 3).ToArray();
+        MixtureFit Run(int threads) => model.Fit(data, FitOptions.Default with { ChunkRows = 128, MaxDegreeOfParallelism = threads, MaxIterations = 30, Tolerance = 0, Seed = 3 }, w);
+        var one = Run(1);
+        foreach (int threads in new[] { 2, 8 })
+        {
+            var fit = Run(threads);
+            AssertIdentical(one.ObjectiveTrace, fit.ObjectiveTrace, $"trace with {threads} threads");
+            AssertIdentical(AllValues(one), AllValues(fit), $"parameters with {threads} threads");
+        }
+    }
+
+    [Fact]
+    public void SameSeedGivesTheSameFitBitForBit()
+    {
+        var m = new MixedModel();
+        var data = MixedModel.Data(400, seed: 16);
+        var options = FitOptions.Default with { Seed = 42, Restarts = 3, MaxIterations = 50 };
+        var a = m.Model.Fit(data, options);
+        var b = m.Model.Fit(data, options);
+        AssertIdentical(a.ObjectiveTrace, b.ObjectiveTrace, "trace");
+        AssertIdentical(AllValues(a), AllValues(b), "parameters");
+        AssertIdentical(a.Diagnostics.RestartObjectives.ToArray(), b.Diagnostics.RestartObjectives.ToArray(), "restart objectives");
+    }
+
+    /// <summary>The seed is really used: without Lloyd refinement, k-means++ from different seeds starts from different points.</summary>
+    [Fact]
+    public void DifferentSeedsReachDifferentStartingPoints()
+    {
+        var m = new MixedModel();
+        var data = MixedModel.Data(400, seed: 17);
+        var starts = Enumerable.Range(0, 6)
+            .Select(seed => m.Model.Fit(data, FitOptions.Default with { Seed = seed, MaxIterations = 0, Initialization = Initialization.KMeansPlusPlus(0) }).ObjectiveTrace[0])
+            .ToArray();
+        Assert.True(starts.Distinct().Count() > 1, $"every seed gave the same initial objective {starts[0]:G17}");
+    }
+}
