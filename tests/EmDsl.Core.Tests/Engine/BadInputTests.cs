@@ -80,8 +80,8 @@ public class BadInputTests
         { "categorical code too large", Blocks.Categorical("colour", [1], 3), [0, 3], 1, "0..2" },
         { "categorical code fractional", Blocks.Categorical("colour", [1], 3), [0, 1.5], 1, "category code" },
         { "categorical code negative", Blocks.Categorical("colour", [0], 3), [-1, 0], 0, "category code" },
-        { "one-hot two ones", Blocks.Categorical("onehot", [0, 1], 2), [1, 1], 0, "2 ones" },
-        { "one-hot no ones", Blocks.Categorical("onehot", [0, 1], 2), [0, 0], 0, "0 ones" },
+        { "one-hot two ones", Blocks.Categorical("onehot", [0, 1], 2), [1, 1], 1, "a second 1" },
+        { "one-hot no ones", Blocks.Categorical("onehot", [0, 1], 2), [0, 0], 0, "has no 1" },
         { "one-hot value 2", Blocks.Categorical("onehot", [0, 1], 2), [0, 2], 1, "not 0 or 1" },
     };
 

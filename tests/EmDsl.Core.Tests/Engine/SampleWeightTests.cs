@@ -81,6 +81,6 @@ public class SampleWeightTests
         AssertClose(a.ObjectiveTrace, b.ObjectiveTrace, 1e-9, "trace");
         AssertClose(AllValues(a), AllValues(b), 1e-9, "parameters");
 
-        static Families.GaussianParameters GaussianParameters(double x, double y) => Families.GaussianParameters.WithVariances([x, y], [1, 1]);
+        static EmDsl.Families.GaussianParameters GaussianParameters(double x, double y) => EmDsl.Families.GaussianParameters.WithVariances([x, y], [1, 1]);
     }
 }
