@@ -46,7 +46,9 @@ internal static class SingleBlockMixture
     public static FittedMixture<TParameters> Fit<TParameters>(int components, double weightConcentration, Block<TParameters> block,
         DataMatrix data, FitOptions? options, IReadOnlyList<double>? sampleWeights, IProgress<FitProgress>? progress, CancellationToken cancellationToken)
     {
-        var model = Mixture.WithComponents(components).Observe(block).WithWeightPrior(weightConcentration).Build();
+        var builder = Mixture.WithComponents(components).Observe(block);
+        // Concentration 1 is maximum likelihood: declare no prior, so the objective is the log-likelihood itself.
+        var model = (weightConcentration == 1 ? builder : builder.WithWeightPrior(weightConcentration)).Build();
         return new FittedMixture<TParameters>(model.Fit(data, options, sampleWeights, progress, cancellationToken), block);
     }
 

@@ -17,7 +17,7 @@ public class ApiShapeTests
         var changed = new FitOptions
         {
             MaxIterations = 7, Tolerance = 0.5, Restarts = 3, Seed = 11, Initialization = Initialization.KMeansPlusPlus(2),
-            CovarianceFloor = 0.25, ProbabilityFloor = 0.01, EmptyComponentThreshold = 0.125, ChunkRows = 9, MaxDegreeOfParallelism = 2,
+            CovarianceFloor = 0.25, Floors = FloorStrategy.MatchScikitLearn, ProbabilityFloor = 0.01, EmptyComponentThreshold = 0.125, ChunkRows = 9, MaxDegreeOfParallelism = 2,
         };
         var defaults = FitOptions.Default;
         var copy = new FitOptions(changed);

@@ -59,6 +59,8 @@ public static class Blocks
         var encoding = cols.Length == 1 ? CategoricalEncoding.Integer
             : cols.Length == categories ? CategoricalEncoding.OneHot
             : throw new ArgumentException($"Block '{name}': a categorical block with {categories} categories reads 1 column (integer codes) or {categories} (one-hot), not {cols.Length}.", nameof(columns));
+        if (prior is not null && prior.Categories != categories)
+            throw new ArgumentException($"Block '{name}': the Dirichlet prior has {prior.Categories} concentrations but the block has {categories} categories.", nameof(prior));
         var family = new CategoricalFamily(categories, encoding);
         return new ConjugateBlock<CategoricalParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
     }

@@ -34,15 +34,24 @@ internal sealed class MStepContext(FitOptions options, EventLog log, double empt
 
     public EventLog Log { get; } = log;
 
+    /// <summary>Whether floored estimates are taken even when they lower Q (<see cref="FloorStrategy.MatchScikitLearn"/>).</summary>
+    public bool AlwaysTakeFloored => Options.Floors == FloorStrategy.MatchScikitLearn;
+
     /// <summary>Total responsibility at or below which a component counts as empty.</summary>
     public double EmptyMass { get; } = emptyMass;
 
     /// <summary>
-    /// Whether a candidate's expected complete-data objective Q is no worse than the previous one's, up to
-    /// rounding. A closed-form M-step maximises Q, so only a floor or a failed factorisation can make it lose.
+    /// Whether a candidate's expected complete-data objective Q is no worse than the previous one's. A
+    /// closed-form M-step maximises Q, so only a floor or rounding can make it lose; keeping the previous
+    /// parameters then is a generalized-EM step, which cannot lower the objective.
     /// </summary>
-    public static bool NotWorse(double candidate, double previous) =>
-        candidate >= previous - 1e-9 * Math.Max(1, Math.Abs(previous));
+    public static bool NotWorse(double candidate, double previous) => candidate >= previous;
+
+    /// <summary>
+    /// A loss of Q too small to report (the same relative threshold as an objective decrease): near convergence
+    /// a binding floor routinely loses Q by ~1e-12 relative, which says nothing about the fit.
+    /// </summary>
+    public static double NegligibleLoss(double value) => 1e-9 * Math.Max(1, Math.Abs(value));
 }
 
 /// <summary>
@@ -91,7 +100,7 @@ internal abstract class BlockRuntime
         }
     }
 
-    /// <summary>Copies the block's columns of rows [start, start + rows) into <paramref name="x"/> (rows × D) in the block's frame.</summary>
+    /// <summary>Copies the block's columns of rows [start, start + rows) into <paramref name="x"/> (rows × D).</summary>
     public void Gather(DataMatrix data, int start, int rows, Span<double> x)
     {
         var values = data.Values;
@@ -101,7 +110,6 @@ internal abstract class BlockRuntime
             int src = (start + i) * stride, dst = i * d;
             for (int j = 0; j < d; j++) x[dst + j] = values[src + _columns[j]];
         }
-        ToFrame(x, rows);
     }
 
     /// <summary>Writes T(x) for rows [start, start + rows) into columns [offset, offset + S) of the rows × stride buffer <paramref name="t"/>.</summary>
@@ -121,11 +129,33 @@ internal abstract class BlockRuntime
         for (int i = 0; i < rows; i++) logBase[i] += Family.LogBaseMeasure(gather.Slice(i * d, d));
     }
 
-    /// <summary>Moves gathered rows into the block's frame (identity except for centred families).</summary>
-    protected virtual void ToFrame(Span<double> x, int rows) { }
+    // ---- blocks that evaluate each component in its own frame ----
 
-    /// <summary>Moves one observation from the block's frame back to data coordinates.</summary>
-    protected virtual void FromFrame(Span<double> x) { }
+    /// <summary>
+    /// Whether the block's T(x) is the same for every component, so that its part of the log-joint is in the
+    /// engine's one shared product T·Hᵀ and its statistics in Rᵀ·T. A block that evaluates component k in
+    /// its own frame (T(x − c_k), as the Gaussian does for accuracy) returns false and implements
+    /// <see cref="AddComponentTerms"/> and <see cref="AccumulateComponentStatistics"/>.
+    /// </summary>
+    public virtual bool SharesFrame => true;
+
+    /// <summary>Scratch doubles per row that the two methods below need.</summary>
+    public virtual int ScratchPerRow => 0;
+
+    /// <summary>
+    /// Adds T_k(x_n)·η_k to <paramref name="logJoint"/> (rows × K) for every row and component; A(η_k) and
+    /// log h are added by the engine.
+    /// </summary>
+    public virtual void AddComponentTerms(DataMatrix data, int start, int rows, BlockState state, Span<double> logJoint, Span<double> scratch) =>
+        throw new InvalidOperationException($"Block '{Name}' shares its frame; its terms are in the engine's product.");
+
+    /// <summary>
+    /// Adds Σ_n r_nk T_k(x_n) to row k of <paramref name="statistics"/> (K rows, leading dimension
+    /// <paramref name="ld"/>), in the frames of <paramref name="state"/> (the initial frame when null).
+    /// </summary>
+    public virtual void AccumulateComponentStatistics(DataMatrix data, int start, int rows, BlockState? state,
+        ReadOnlySpan<double> responsibilities, Span<double> statistics, int ld, Span<double> scratch) =>
+        throw new InvalidOperationException($"Block '{Name}' shares its frame; its statistics are in the engine's product.");
 
     /// <summary>
     /// The M-step: new parameters from this block's K × S expected statistics and the K component counts.
@@ -140,11 +170,8 @@ internal abstract class BlockRuntime
     public abstract BlockState FromParameters(IReadOnlyList<object> components);
 
     /// <summary>Draws the block's columns of one observation from component k into <paramref name="x"/> (length D).</summary>
-    public void Sample(BlockState state, int k, Random random, Span<double> x)
-    {
+    public virtual void Sample(BlockState state, int k, Random random, Span<double> x) =>
         Family.Sample(state.Natural.AsSpan(k * StatisticCount, StatisticCount), random, x);
-        FromFrame(x);
-    }
 
     /// <summary>The columns this block reads.</summary>
     public ReadOnlySpan<int> Columns => _columns;

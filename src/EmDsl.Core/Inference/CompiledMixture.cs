@@ -5,13 +5,16 @@ using EmDsl.Numerics;
 namespace EmDsl.Inference;
 
 /// <summary>
-/// A model bound to the frames of its training data (the block runtimes), with the batched E-step.
-/// For a chunk of rows, T is the rows × S matrix of every block's sufficient statistics side by side and H
+/// A model bound to its training data (the block runtimes), with the batched E-step.
+/// For a chunk of rows, T is the rows × S matrix of the blocks' sufficient statistics side by side and H
 /// the K × S matrix of natural parameters, so
 /// <code>log p(x_n, z = k) = (T Hᵀ)_nk + log π_k − Σ_b A_b(η_bk) + log h(x_n)</code>
 /// is one matrix product; a shifted softmax per row gives the responsibilities and log p(x_n), and a second
-/// product Rᵀ T gives the chunk's statistic sums. Chunk summaries are merged in chunk order, so the result
-/// is the same bit for bit on any number of threads.
+/// product Rᵀ T gives the chunk's statistic sums. Blocks that evaluate each component in its own frame
+/// (Gaussians, whose T(x)·η would otherwise cancel catastrophically for a tight component far from the
+/// data's centre) add their terms T(x − c_k)·η_k per component instead and sit after the shared blocks in
+/// the statistics layout. Chunk summaries are merged in chunk order, so the result is the same bit for bit
+/// on any number of threads.
 /// </summary>
 internal sealed class CompiledMixture
 {
@@ -22,15 +25,21 @@ internal sealed class CompiledMixture
         Model = model;
         Blocks = blocks;
         _offsets = new int[blocks.Length];
-        int total = 0, maxDim = 0;
-        for (int b = 0; b < blocks.Length; b++)
-        {
-            _offsets[b] = total;
-            total += blocks[b].StatisticCount;
-            maxDim = Math.Max(maxDim, blocks[b].Dimension);
-        }
+        int total = 0, maxDim = 0, scratch = 0;
+        // Shared-frame blocks first, so that their statistics are the leading columns the products use.
+        foreach (bool shared in new[] { true, false })
+            for (int b = 0; b < blocks.Length; b++)
+            {
+                if (blocks[b].SharesFrame != shared) continue;
+                _offsets[b] = total;
+                total += blocks[b].StatisticCount;
+                if (shared) SharedStatisticCount = total;
+                else scratch = Math.Max(scratch, blocks[b].ScratchPerRow);
+                maxDim = Math.Max(maxDim, blocks[b].Dimension);
+            }
         StatisticCount = total;
         MaxDimension = maxDim;
+        ScratchPerRow = scratch;
     }
 
     public MixtureModel Model { get; }
@@ -39,8 +48,14 @@ internal sealed class CompiledMixture
 
     public int Components => Model.Components;
 
-    /// <summary>Total statistics over all blocks (columns of T).</summary>
+    /// <summary>Total statistics over all blocks (columns of a summary's statistics).</summary>
     public int StatisticCount { get; }
+
+    /// <summary>Statistics of the shared-frame blocks (columns of T and H in the products).</summary>
+    public int SharedStatisticCount { get; }
+
+    /// <summary>Scratch per row needed by the per-component-frame blocks.</summary>
+    public int ScratchPerRow { get; }
 
     public int MaxDimension { get; }
 
@@ -77,10 +92,10 @@ internal sealed class CompiledMixture
         return logBase;
     }
 
-    /// <summary>H (K × S) and the bias log π_k − Σ_b A_b(η_bk).</summary>
+    /// <summary>H (K × shared S) of the shared-frame blocks and the bias log π_k − Σ_b A_b(η_bk) over all blocks.</summary>
     public (double[] H, double[] Bias) Pack(ModelState state)
     {
-        int k0 = Components, s = StatisticCount;
+        int k0 = Components, s = SharedStatisticCount;
         var h = new double[k0 * s];
         var bias = (double[])state.LogWeights.Clone();
         for (int b = 0; b < Blocks.Length; b++)
@@ -89,7 +104,7 @@ internal sealed class CompiledMixture
             var bs = state.Blocks[b];
             for (int k = 0; k < k0; k++)
             {
-                Array.Copy(bs.Natural, k * sb, h, k * s + _offsets[b], sb);
+                if (Blocks[b].SharesFrame) Array.Copy(bs.Natural, k * sb, h, k * s + _offsets[b], sb);
                 bias[k] -= bs.LogNormalizer[k];
             }
         }
@@ -125,12 +140,12 @@ internal sealed class CompiledMixture
         var partial = new Summary[chunks];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
         Parallel.For(0, chunks, parallel,
-            () => new Workspace(chunk, s, k0, MaxDimension),
+            () => new Workspace(chunk, SharedStatisticCount, k0, MaxDimension, ScratchPerRow),
             (c, _, ws) =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = c * chunk, rows = Math.Min(chunk, n - start);
-                partial[c] = ProcessChunk(data, start, rows, logBase, weights, h, bias, outputs, ws);
+                partial[c] = ProcessChunk(data, start, rows, logBase, weights, state, h, bias, outputs, ws);
                 return ws;
             },
             _ => { });
@@ -139,24 +154,26 @@ internal sealed class CompiledMixture
         return total;
     }
 
-    private sealed class Workspace(int chunk, int statistics, int components, int maxDimension)
+    private sealed class Workspace(int chunk, int sharedStatistics, int components, int maxDimension, int scratchPerRow)
     {
-        public readonly double[] T = new double[chunk * statistics];
+        public readonly double[] T = new double[chunk * sharedStatistics];
         public readonly double[] LogJoint = new double[chunk * components];
         public readonly double[] LogNormalizer = new double[chunk];
         public readonly double[] LogBase = new double[chunk];
         public readonly double[] Gather = new double[chunk * maxDimension];
+        public readonly double[] Scratch = new double[chunk * scratchPerRow];
     }
 
     private Summary ProcessChunk(DataMatrix data, int start, int rows, double[]? logBase, double[]? weights,
-        double[] h, double[] bias, PassOutputs outputs, Workspace ws)
+        ModelState? state, double[] h, double[] bias, PassOutputs outputs, Workspace ws)
     {
-        int k0 = Components, s = StatisticCount;
+        int k0 = Components, s = SharedStatisticCount;
         var backend = ComputeBackend.Current;
         var t = ws.T.AsSpan(0, rows * s);
         var r = ws.LogJoint.AsSpan(0, rows * k0);
-        for (int b = 0; b < Blocks.Length; b++) Blocks[b].Statistics(data, start, rows, ws.Gather, t, s, _offsets[b]);
-        var summary = new Summary(k0, s);
+        for (int b = 0; b < Blocks.Length; b++)
+            if (Blocks[b].SharesFrame) Blocks[b].Statistics(data, start, rows, ws.Gather, t, s, _offsets[b]);
+        var summary = new Summary(k0, StatisticCount);
 
         if (outputs.FixedResponsibilities is { } fixedR)
         {
@@ -172,9 +189,11 @@ internal sealed class CompiledMixture
                 foreach (var b in Blocks) b.AddLogBaseMeasure(data, start, rows, ws.Gather, ws.LogBase.AsSpan(0, rows));
                 lb = ws.LogBase.AsSpan(0, rows);
             }
-            // log p(x_n, z = k) = bias_k + (T Hᵀ)_nk, then the row-wise shifted softmax.
+            // log p(x_n, z = k) = bias_k + (T Hᵀ)_nk [+ per-component-frame terms], then the row-wise shifted softmax.
             for (int i = 0; i < rows; i++) bias.CopyTo(r.Slice(i * k0, k0));
-            backend.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
+            if (s > 0) backend.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
+            for (int b = 0; b < Blocks.Length; b++)
+                if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, start, rows, state!.Blocks[b], r, ws.Scratch);
             var lse = ws.LogNormalizer.AsSpan(0, rows);
             LogSpace.SoftmaxRowsInPlace(r, rows, k0, lse);
             double ll = 0;
@@ -208,8 +227,12 @@ internal sealed class CompiledMixture
         if (!outputs.Accumulate) return summary;
         for (int i = 0; i < rows; i++)
             for (int k = 0; k < k0; k++) summary.Counts[k] += r[i * k0 + k];
-        // S = Rᵀ T: K × S statistic sums of the chunk.
-        backend.Gemm(true, false, k0, s, rows, 1.0, r, k0, t, s, 0.0, summary.Statistics, s);
+        // S = Rᵀ T: K × S statistic sums of the chunk (shared-frame blocks), then each framed block's own.
+        if (s > 0) backend.Gemm(true, false, k0, s, rows, 1.0, r, k0, t, s, 0.0, summary.Statistics, StatisticCount);
+        for (int b = 0; b < Blocks.Length; b++)
+            if (!Blocks[b].SharesFrame)
+                Blocks[b].AccumulateComponentStatistics(data, start, rows, state?.Blocks[b], r,
+                    summary.Statistics.AsSpan(_offsets[b]), StatisticCount, ws.Scratch);
         return summary;
     }
 }

@@ -24,41 +24,57 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
     {
         int s = StatisticCount;
         var natural = new double[Components * s];
+        var usual = new TParameters[Components];
         var sum = new double[s];
         var eta = new double[s];
         foreach (var group in Groups())
         {
             SumGroup(statistics, counts, group, sum, out double count);
-            string who = group.Length == 1 ? $"component {group[0]}" : "the shared parameters";
+            int? component = group.Length == 1 ? group[0] : null;
+            string who = component is null ? "the shared parameters" : $"component {component}";
             if (count <= context.EmptyMass)
             {
-                if (previous is not null) { CopyGroup(previous.Natural, natural, group); continue; }
+                if (previous is not null) { KeepPrevious(previous, natural, usual, group); continue; }
                 SumGroup(statistics, counts, AllComponents(), sum, out count);
-                if (Block.Sharing == Sharing.PerComponent)
-                    context.Log.Add(FitEventKind.InitializationFallback, Name, group[0], "no data in the initial responsibilities; starting from the estimate on all rows");
+                if (component is not null)
+                    context.Log.Add(FitEventKind.InitializationFallback, Name, component, "no data in the initial responsibilities; starting from the estimate on all rows");
             }
             if (!TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out var reason))
             {
                 if (previous is null)
                     throw new InvalidOperationException($"Block '{Name}': cannot estimate initial parameters of {who}: {reason}.");
-                context.Log.Add(FitEventKind.MStepRejected, Name, group.Length == 1 ? group[0] : null, reason + "; previous parameters kept");
-                CopyGroup(previous.Natural, natural, group);
+                context.Log.Add(FitEventKind.MStepRejected, Name, component, reason + "; previous parameters kept");
+                KeepPrevious(previous, natural, usual, group);
                 continue;
             }
-            foreach (int k in group) eta.CopyTo(natural, k * s);
-            if (previous is not null)
+            var parameters = _family.FromNatural(eta);
+            foreach (int k in group)
             {
-                double qNew = ExpectedLogLikelihood(natural, statistics, counts, group) + GroupLogPrior(natural, group[0]);
-                double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, group) + GroupLogPrior(previous.Natural, group[0]);
-                if (!MStepContext.NotWorse(qNew, qOld))
-                {
-                    context.Log.Add(FitEventKind.MStepRejected, Name, group.Length == 1 ? group[0] : null,
-                        $"the floored estimate lowers the expected complete-data objective ({qNew:G10} < {qOld:G10}); previous parameters kept");
-                    CopyGroup(previous.Natural, natural, group);
-                }
+                eta.CopyTo(natural, k * s);
+                usual[k] = parameters;
             }
+            if (previous is null || context.AlwaysTakeFloored) continue;
+            double qNew = ExpectedLogLikelihood(natural, statistics, counts, group) + GroupLogPrior(natural, group[0]);
+            double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, group) + GroupLogPrior(previous.Natural, group[0]);
+            if (MStepContext.NotWorse(qNew, qOld)) continue;
+            if (qOld - qNew > MStepContext.NegligibleLoss(qOld))
+                context.Log.Add(FitEventKind.MStepRejected, Name, component,
+                    $"the floored estimate lowers the expected complete-data objective ({qNew:G12} < {qOld:G12}); previous parameters kept");
+            KeepPrevious(previous, natural, usual, group);
         }
-        return CreateState(natural, UsualOf(natural));
+        return CreateState(natural, usual);
+    }
+
+    /// <summary>Carries a group's previous parameters over exactly (natural and usual, no round trip).</summary>
+    private void KeepPrevious(BlockState previous, double[] natural, TParameters[] usual, int[] group)
+    {
+        int s = StatisticCount;
+        var old = (TParameters[])previous.Usual;
+        foreach (int k in group)
+        {
+            Array.Copy(previous.Natural, k * s, natural, k * s, s);
+            usual[k] = old[k];
+        }
     }
 
     private bool TryEstimate(ReadOnlySpan<double> sum, double count, double floor, Span<double> eta, out string reason)
@@ -90,20 +106,6 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
     {
         if (_prior is null) return 0;
         return Groups().Sum(g => GroupLogPrior(state.Natural, g[0]));
-    }
-
-    private void CopyGroup(double[] from, double[] to, int[] group)
-    {
-        int s = StatisticCount;
-        foreach (int k in group) Array.Copy(from, k * s, to, k * s, s);
-    }
-
-    private TParameters[] UsualOf(double[] natural)
-    {
-        int s = StatisticCount;
-        var usual = new TParameters[Components];
-        for (int k = 0; k < Components; k++) usual[k] = _family.FromNatural(natural.AsSpan(k * s, s));
-        return usual;
     }
 
     protected override BlockState FromTyped(TParameters[] components)

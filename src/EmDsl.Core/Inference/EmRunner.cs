@@ -52,7 +52,7 @@ internal static class EmRunner
         var w = weights.ToArray();
         for (int i = 0; i < w.Length; i++)
             if (!(w[i] >= 0) || double.IsInfinity(w[i]))
-                throw new ArgumentException($"Sample weight of row {i} is {w[i]}; weights must be finite and ≥ 0.", nameof(weights));
+                throw new ArgumentException($"Sample weight of row {i} is {(double.IsNaN(w[i]) ? "NaN" : double.IsPositiveInfinity(w[i]) ? "+∞" : w[i])}; weights must be finite and ≥ 0.", nameof(weights));
         if (!(w.Sum() > 0)) throw new ArgumentException("Every sample weight is zero; at least one row must count.", nameof(weights));
         return w;
     }
@@ -114,7 +114,7 @@ internal static class EmRunner
                 trace.Add(objective);
                 double change = iteration == 0 ? double.NaN : (objective - previous) / TotalWeight;
                 _progress?.Report(new FitProgress(restart, iteration, objective, change));
-                if (iteration > 0 && objective < previous - 1e-9 * Math.Max(1, Math.Abs(previous)))
+                if (iteration > 0 && previous - objective > MStepContext.NegligibleLoss(previous))
                     _log.Add(FitEventKind.ObjectiveDecreased, null, null, $"objective fell from {previous:G17} to {objective:G17}");
                 TrackEmpty(summary, empty);
                 if (iteration > 0 && Math.Abs(change) <= _options.Tolerance) { converged = true; break; }

@@ -27,6 +27,7 @@ public sealed record FitOptions
         Seed = original.Seed;
         Initialization = original.Initialization;
         CovarianceFloor = original.CovarianceFloor;
+        Floors = original.Floors;
         ProbabilityFloor = original.ProbabilityFloor;
         EmptyComponentThreshold = original.EmptyComponentThreshold;
         ChunkRows = original.ChunkRows;
@@ -39,6 +40,7 @@ public sealed record FitOptions
     /// <summary>
     /// Convergence tolerance (default 1e-6): a run stops when the objective, log p(X | θ) + log p(θ), changes by
     /// at most <c>Tolerance</c> per unit of sample weight (per row, without weights) between two iterations.
+    /// With 0 a run stops only when the objective does not change at all (or at <see cref="MaxIterations"/>).
     /// </summary>
     public double Tolerance { get; init; } = 1e-6;
 
@@ -59,6 +61,9 @@ public sealed record FitOptions
     /// </summary>
     public double CovarianceFloor { get; init; } = 1e-6;
 
+    /// <summary>How estimates changed by a floor are accepted (default <see cref="FloorStrategy.KeepObjectiveMonotone"/>).</summary>
+    public FloorStrategy Floors { get; init; } = FloorStrategy.KeepObjectiveMonotone;
+
     /// <summary>
     /// Smallest probability or rate an M-step may produce for a discrete or positive family (default 1e-10):
     /// a Bernoulli probability of exactly 0 or 1, a category never seen, or a Poisson rate of 0 would have an
@@ -69,8 +74,9 @@ public sealed record FitOptions
     /// <summary>
     /// A component is <em>empty</em> when its total responsibility falls to or below this fraction of the total
     /// sample weight (default 1e-12). Policy: an empty component's block parameters are kept as they were
-    /// (nothing is estimated from no data, so no NaN can appear), its weight follows the usual M-step (zero
-    /// under maximum likelihood, so it stays empty), and the event is recorded in the diagnostics.
+    /// (nothing is estimated from no data, so no NaN can appear) — for a tied Gaussian covariance, its mean is
+    /// kept and the shared covariance is estimated from the other components —, its weight follows the usual
+    /// M-step (zero under maximum likelihood, so it stays empty), and the event is recorded in the diagnostics.
     /// </summary>
     public double EmptyComponentThreshold { get; init; } = 1e-12;
 
@@ -92,6 +98,28 @@ public sealed record FitOptions
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1) throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be ≥ 1, or −1 for every core.");
         ArgumentNullException.ThrowIfNull(Initialization, nameof(Initialization));
     }
+}
+
+/// <summary>
+/// What an M-step does with an estimate that <see cref="FitOptions.CovarianceFloor"/> or
+/// <see cref="FitOptions.ProbabilityFloor"/> moved away from the exact maximiser of the expected
+/// complete-data objective Q. Near convergence such a step can lower Q, and with it the objective, by a
+/// second-order amount, because the floored iteration's fixed point is not a maximum of the objective.
+/// </summary>
+public enum FloorStrategy
+{
+    /// <summary>
+    /// Take the floored estimate only if it does not lower Q; otherwise keep the previous parameters of that
+    /// component (a generalized-EM step, reported as <see cref="FitEventKind.MStepRejected"/> when the loss is
+    /// beyond rounding). The objective never decreases. The default.
+    /// </summary>
+    KeepObjectiveMonotone,
+    /// <summary>
+    /// Always take the floored estimate, as scikit-learn's GaussianMixture does with reg_covar, so that a fit
+    /// reaches scikit-learn's fixed point exactly. The objective may then fall by tiny amounts near convergence;
+    /// falls beyond rounding are reported as <see cref="FitEventKind.ObjectiveDecreased"/>.
+    /// </summary>
+    MatchScikitLearn,
 }
 
 /// <summary>One iteration's report to <see cref="IProgress{T}"/>.</summary>

@@ -2,14 +2,20 @@ using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
+using EmDsl.Numerics;
 
 namespace EmDsl.Inference;
 
 /// <summary>
-/// The Gaussian block's M-step for full, diagonal, spherical and tied covariances, with the
-/// <see cref="GaussianPrior"/> and the covariance floor. Statistics are kept in a frame centred on the
-/// block's weighted data mean c (x ↦ x − c), so second moments never carry the data's offset: shifting the
-/// data by 10⁶ leaves every statistic, and so the log-likelihood, unchanged.
+/// The Gaussian block: E-step terms, statistics and M-step for full, diagonal, spherical and tied
+/// covariances, with the <see cref="GaussianPrior"/> and the covariance floor.
+/// <para>
+/// Each component k is evaluated in its own frame, centred on its current mean c_k = μ_k: the E-step adds
+/// T(x − μ_k)·η_k with η_k = [0, −½Λ_k packed], a quadratic form with no cancelling terms, and the
+/// statistics Σ r_nk T(x_n − c_k) are second moments about a point next to the component's data. So a tight
+/// component far from the others (or from the data's centre) keeps full precision, and shifting the data
+/// by 10⁶ changes nothing. Before the first M-step every frame is the block's weighted data mean.
+/// </para>
 /// </summary>
 internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
 {
@@ -32,9 +38,6 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         }
     }
 
-    /// <summary>The centring origin c (the block's weighted data mean at fit time).</summary>
-    public IReadOnlyList<double> Origin => _origin;
-
     private static double[] WeightedMean(IReadOnlyList<int> columns, DataMatrix data, ReadOnlySpan<double> weights)
     {
         var mean = new double[columns.Count];
@@ -51,16 +54,51 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         return mean;
     }
 
-    protected override void ToFrame(Span<double> x, int rows)
+    // ---- per-component frames ----
+
+    public override bool SharesFrame => false;
+
+    public override int ScratchPerRow => Dimension + StatisticCount;
+
+    /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>
+    private IReadOnlyList<double> Frame(BlockState? state, int k) => state is null ? _origin : ((GaussianParameters[])state.Usual)[k].Mean;
+
+    /// <summary>Writes T(x_n − c) for the chunk's rows into <paramref name="t"/> (rows × S).</summary>
+    private void FramedStatistics(DataMatrix data, int start, int rows, IReadOnlyList<double> frame, Span<double> scratch, out Span<double> t)
     {
-        int d = Dimension;
+        int d = Dimension, s = StatisticCount;
+        var x = scratch.Slice(0, rows * d);
+        t = scratch.Slice(rows * d, rows * s);
+        Gather(data, start, rows, x);
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < d; j++) x[i * d + j] -= _origin[j];
+        {
+            var xi = x.Slice(i * d, d);
+            for (int j = 0; j < d; j++) xi[j] -= frame[j];
+            _family.SufficientStatistics(xi, t.Slice(i * s, s));
+        }
     }
 
-    protected override void FromFrame(Span<double> x)
+    public override void AddComponentTerms(DataMatrix data, int start, int rows, BlockState state, Span<double> logJoint, Span<double> scratch)
     {
-        for (int j = 0; j < Dimension; j++) x[j] += _origin[j];
+        int s = StatisticCount, k0 = Components;
+        for (int k = 0; k < k0; k++)
+        {
+            FramedStatistics(data, start, rows, Frame(state, k), scratch, out var t);
+            // logJoint[:, k] += T_k η_k: a product with one column, written with stride K.
+            ComputeBackend.Current.Gemm(false, false, rows, 1, s, 1.0, t, s, state.Natural.AsSpan(k * s, s), 1, 1.0, logJoint.Slice(k), k0);
+        }
+    }
+
+    public override void AccumulateComponentStatistics(DataMatrix data, int start, int rows, BlockState? state,
+        ReadOnlySpan<double> responsibilities, Span<double> statistics, int ld, Span<double> scratch)
+    {
+        int s = StatisticCount, k0 = Components;
+        for (int k = 0; k < k0; k++)
+        {
+            FramedStatistics(data, start, rows, Frame(state, k), scratch, out var t);
+            // S_k += r_kᵀ T_k, r_k being column k of the rows × K responsibilities.
+            ComputeBackend.Current.Gemm(true, false, 1, s, rows, 1.0, responsibilities.Slice(k), k0, t, s, 1.0, statistics.Slice(k * ld, s), s);
+        }
     }
 
     /// <summary>Keeps only what the covariance structure allows: the diagonal, or its average times I.</summary>
@@ -76,82 +114,79 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
                 else if (_family.Structure == CovarianceStructure.Spherical) m[i * d + i] = avg;
     }
 
+    // ---- M-step ----
+
     public override BlockState MStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context)
     {
-        var natural = new double[Components * StatisticCount];
         var usual = new GaussianParameters[Components];
-        if (_tied) TiedMStep(statistics, counts, previous, context, natural, usual);
+        if (_tied) TiedMStep(statistics, counts, previous, context, usual);
         else
-            foreach (var group in Groups()) GroupMStep(statistics, counts, previous, context, group, natural, usual);
-        return CreateState(natural, usual);
+            foreach (var group in Groups()) GroupMStep(statistics, counts, previous, context, group, usual);
+        return StateOf(usual);
     }
 
     private void GroupMStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context,
-        int[] group, double[] natural, GaussianParameters[] usual)
+        int[] group, GaussianParameters[] usual)
     {
         int d = Dimension, s = StatisticCount;
         var sum = new double[s];
-        SumGroup(statistics, counts, group, sum, out double count);
+        SumGroup(statistics, counts, group, sum, out double count); // one frame: a group shares its mean
+        var frame = Frame(previous, group[0]);
         int? component = group.Length == 1 ? group[0] : null;
-        if (count <= context.EmptyMass)
-        {
-            if (previous is not null) { KeepPrevious(previous, group, natural, usual); return; }
-            SumGroup(statistics, counts, AllComponents(), sum, out count);
-            if (Block.Sharing == Sharing.PerComponent)
-                context.Log.Add(FitEventKind.InitializationFallback, Name, component, "no data in the initial responsibilities; starting from the estimate on all rows");
-        }
+        string who = component is null ? "the shared parameters" : $"component {component}";
+        if (count <= context.EmptyMass && previous is not null) { KeepPrevious(previous, group, usual); return; }
+
         var mu = new double[d];
         var cov = new double[d * d];
-        var eta = new double[s];
-        string? reason = Estimate(sum, count, context.Options.CovarianceFloor, mu, cov);
-        if (reason is null && !_family.TryNaturalFromMoments(mu, cov, eta))
-            reason = "the estimated covariance is not positive definite (raise FitOptions.CovarianceFloor or add a prior)";
+        string? reason = count <= context.EmptyMass ? "no data in the initial responsibilities" : Estimate(sum, count, frame, context.Options.CovarianceFloor, mu, cov);
+        if (reason is not null && previous is null)
+        {
+            // Initialisation: fall back to the estimate on all rows (every frame is the data mean here).
+            context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the estimate on all rows");
+            SumGroup(statistics, counts, AllComponents(), sum, out count);
+            reason = Estimate(sum, count, frame, context.Options.CovarianceFloor, mu, cov);
+            if (reason is not null) throw new InvalidOperationException($"Block '{Name}': cannot estimate initial parameters of {who}: {reason}.");
+        }
         if (reason is not null)
         {
-            if (previous is null) throw new InvalidOperationException($"Block '{Name}': cannot estimate initial parameters of {(component is null ? "the shared parameters" : $"component {component}")}: {reason}.");
             context.Log.Add(FitEventKind.MStepRejected, Name, component, reason + "; previous parameters kept");
-            KeepPrevious(previous, group, natural, usual);
+            KeepPrevious(previous!, group, usual);
             return;
         }
-        var candidate = ToUser(mu, cov);
-        foreach (int k in group)
-        {
-            eta.CopyTo(natural, k * s);
-            usual[k] = candidate;
-        }
-        if (previous is null) return;
-        double qNew = ExpectedLogLikelihood(natural, statistics, counts, group) + GroupLogPrior(usual[group[0]]);
-        double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, group) + GroupLogPrior(((GaussianParameters[])previous.Usual)[group[0]]);
-        if (!MStepContext.NotWorse(qNew, qOld))
-        {
-            context.Log.Add(FitEventKind.MStepRejected, Name, component,
-                $"the floored estimate lowers the expected complete-data objective ({qNew:G10} < {qOld:G10}); previous parameters kept");
-            KeepPrevious(previous, group, natural, usual);
-        }
+        var candidate = ToUser(mu, cov, frame);
+        foreach (int k in group) usual[k] = candidate;
+        if (previous is null || context.AlwaysTakeFloored) return;
+        var old = (GaussianParameters[])previous.Usual;
+        if (!Accept(statistics, counts, group, usual, old, previous, context, component))
+            KeepPrevious(previous, group, usual);
     }
 
     /// <summary>
-    /// The MAP (or ML) mean and covariance, in the frame, of R observations with statistic sum S; returns why
-    /// it cannot be computed, or null. Covariance: (Ψ + W + κR/(κ+R)(x̄ − m)(x̄ − m)ᵀ)/(n + R) + floor·I,
-    /// restricted to the structure; without a prior W/R + floor·I.
+    /// The MAP (or ML) mean and covariance, relative to <paramref name="frame"/>, of R observations whose
+    /// statistics about the frame sum to S; null, or why it cannot be computed. Covariance:
+    /// (Ψ + W + κR/(κ+R)(x̄ − m)(x̄ − m)ᵀ)/(n + R) + floor·I restricted to the structure; without a prior
+    /// W/R + floor·I.
     /// </summary>
-    private string? Estimate(ReadOnlySpan<double> sum, double count, double floor, Span<double> mu, Span<double> cov)
+    private string? Estimate(ReadOnlySpan<double> sum, double count, IReadOnlyList<double> frame, double floor, Span<double> mu, Span<double> cov)
     {
         int d = Dimension;
-        if (!Scatter(sum, count, mu, cov, out double weight)) return "no data and no prior";
-        if (!(weight > 0)) return "no data and no covariance pseudo-count";
-        for (int i = 0; i < d * d; i++) cov[i] /= weight;
+        if (!Scatter(sum, count, frame, mu, cov, out double divisor)) return "no data and no prior";
+        if (!(divisor > 0)) return "no data and no covariance pseudo-count";
+        for (int i = 0; i < d * d; i++) cov[i] /= divisor;
         for (int i = 0; i < d; i++) cov[i * d + i] += floor;
         for (int i = 0; i < d * d; i++) if (!double.IsFinite(cov[i])) return "the estimated covariance is not finite";
         for (int i = 0; i < d; i++) if (!double.IsFinite(mu[i])) return "the estimated mean is not finite";
+        var l = new double[d * d];
+        if (!SymmetricMatrix.TryCholesky(cov, d, l))
+            return "the estimated covariance is not positive definite (raise FitOptions.CovarianceFloor or add a prior)";
         return null;
     }
 
     /// <summary>
-    /// Writes the estimated mean and the un-normalised scatter Ψ + W + shrinkage (restricted to the
-    /// structure), and the divisor n + R. False when there is neither data nor a prior mean.
+    /// Writes the estimated mean (relative to the frame) and the un-normalised scatter Ψ + W + shrinkage
+    /// (restricted to the structure), and the divisor n + R. False when there is neither data nor a prior mean.
     /// </summary>
-    private bool Scatter(ReadOnlySpan<double> sum, double count, Span<double> mu, Span<double> scatter, out double divisor)
+    private bool Scatter(ReadOnlySpan<double> sum, double count, IReadOnlyList<double> frame, Span<double> mu, Span<double> scatter, out double divisor)
     {
         int d = Dimension, s = StatisticCount;
         scatter.Slice(0, d * d).Clear();
@@ -175,7 +210,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         for (int i = 0; i < d * d; i++) scatter[i] += _priorScatter![i];
         if (!(kappa + count > 0)) return false;
         Span<double> m = stackalloc double[d];
-        for (int i = 0; i < d; i++) m[i] = _prior.Mean[i] - _origin[i];
+        for (int i = 0; i < d; i++) m[i] = _prior.Mean[i] - frame[i];
         for (int i = 0; i < d; i++) mu[i] = (kappa * m[i] + count * xbar[i]) / (kappa + count);
         if (kappa > 0 && count > 0)
         {
@@ -190,38 +225,36 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     }
 
     private void TiedMStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context,
-        double[] natural, GaussianParameters[] usual)
+        GaussianParameters[] usual)
     {
         int d = Dimension, s = StatisticCount, k0 = Components;
-        var means = new double[k0 * d];
+        var means = new double[k0][];
         var pooled = new double[d * d];
         var scatter = new double[d * d];
         double divisor = _prior?.CovariancePseudoCount ?? 0;
         if (_prior is not null) _priorScatter.AsSpan().CopyTo(pooled);
-        var all = new double[s];
-        SumGroup(statistics, counts, AllComponents(), all, out double total);
         for (int k = 0; k < k0; k++)
         {
+            var frame = Frame(previous, k);
             double count = counts[k];
-            var mu = means.AsSpan(k * d, d);
             if (count <= context.EmptyMass)
             {
-                if (previous is not null)
-                {
-                    var old = ((GaussianParameters[])previous.Usual)[k];
-                    for (int i = 0; i < d; i++) mu[i] = old.Mean[i] - _origin[i];
-                }
+                if (previous is not null) means[k] = ((GaussianParameters[])previous.Usual)[k].Mean.ToArray();
                 else
                 {
-                    for (int i = 0; i < d; i++) mu[i] = all[i] / total;
+                    var all = new double[s];
+                    SumGroup(statistics, counts, AllComponents(), all, out double total);
+                    means[k] = Enumerable.Range(0, d).Select(i => frame[i] + all[i] / total).ToArray();
                     context.Log.Add(FitEventKind.InitializationFallback, Name, k, "no data in the initial responsibilities; starting from the mean of all rows");
                 }
                 continue;
             }
-            Scatter(statistics.Slice(k * s, s), count, mu, scatter, out _);
+            var mu = new double[d];
+            Scatter(statistics.Slice(k * s, s), count, frame, mu, scatter, out _);
             // Scatter() added Ψ for this component; the tied covariance takes Ψ once (already in pooled).
             for (int i = 0; i < d * d; i++) pooled[i] += scatter[i] - (_priorScatter?[i] ?? 0);
             divisor += count;
+            means[k] = Enumerable.Range(0, d).Select(i => frame[i] + mu[i]).ToArray();
         }
         var cov = new double[d * d];
         string? reason = divisor > 0 ? null : "no data and no covariance pseudo-count";
@@ -229,80 +262,118 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         {
             for (int i = 0; i < d * d; i++) cov[i] = pooled[i] / divisor;
             for (int i = 0; i < d; i++) cov[i * d + i] += context.Options.CovarianceFloor;
-            for (int k = 0; k < k0 && reason is null; k++)
-            {
-                if (!_family.TryNaturalFromMoments(means.AsSpan(k * d, d), cov, natural.AsSpan(k * s, s)))
-                    reason = "the tied covariance is not positive definite (raise FitOptions.CovarianceFloor or add a prior)";
-                else usual[k] = ToUser(means.AsSpan(k * d, d), cov);
-            }
+            if (!SymmetricMatrix.TryCholesky(cov, d, new double[d * d]))
+                reason = "the tied covariance is not positive definite (raise FitOptions.CovarianceFloor or add a prior)";
         }
         var everyone = AllComponents();
         if (reason is not null)
         {
             if (previous is null) throw new InvalidOperationException($"Block '{Name}': cannot estimate the initial tied covariance: {reason}.");
             context.Log.Add(FitEventKind.MStepRejected, Name, null, reason + "; previous parameters kept");
-            KeepPrevious(previous, everyone, natural, usual);
+            KeepPrevious(previous, everyone, usual);
             return;
         }
-        if (previous is null) return;
-        double qNew = ExpectedLogLikelihood(natural, statistics, counts, everyone) + LogPrior(usual);
-        double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, everyone) + LogPrior((GaussianParameters[])previous.Usual);
-        if (!MStepContext.NotWorse(qNew, qOld))
-        {
-            context.Log.Add(FitEventKind.MStepRejected, Name, null,
-                $"the floored estimate lowers the expected complete-data objective ({qNew:G10} < {qOld:G10}); previous parameters kept");
-            KeepPrevious(previous, everyone, natural, usual);
-        }
+        var shared = ReadOnlyMatrix.FromRowMajor(cov, d, d);
+        for (int k = 0; k < k0; k++) usual[k] = new GaussianParameters(means[k], shared);
+        if (previous is not null && !context.AlwaysTakeFloored && !Accept(statistics, counts, everyone, usual, (GaussianParameters[])previous.Usual, previous, context, null))
+            KeepPrevious(previous, everyone, usual);
     }
 
-    private GaussianParameters ToUser(ReadOnlySpan<double> mu, ReadOnlySpan<double> cov)
-    {
-        int d = Dimension;
-        var mean = new double[d];
-        for (int i = 0; i < d; i++) mean[i] = mu[i] + _origin[i];
-        return new GaussianParameters(mean, ReadOnlyMatrix.FromRowMajor(cov, d, d));
-    }
-
-    private void KeepPrevious(BlockState previous, int[] group, double[] natural, GaussianParameters[] usual)
-    {
-        int s = StatisticCount;
-        var old = (GaussianParameters[])previous.Usual;
-        foreach (int k in group)
-        {
-            Array.Copy(previous.Natural, k * s, natural, k * s, s);
-            usual[k] = old[k];
-        }
-    }
-
-    private double GroupLogPrior(GaussianParameters p) =>
-        _prior is null ? 0 : _prior.LogDensity([p.Mean], p.Covariance.Values, _family.Structure, tied: false);
-
-    private double LogPrior(GaussianParameters[] usual)
-    {
-        if (_prior is null) return 0;
-        if (_tied) return _prior.LogDensity(usual.Select(u => u.Mean).ToArray(), usual[0].Covariance.Values, CovarianceStructure.Full, tied: true);
-        return Groups().Sum(g => GroupLogPrior(usual[g[0]]));
-    }
-
-    public override double LogPrior(BlockState state) => LogPrior((GaussianParameters[])state.Usual);
-
-    protected override BlockState FromTyped(GaussianParameters[] components)
+    /// <summary>
+    /// Generalized-EM acceptance: the candidate parameters of <paramref name="group"/> must not lower the
+    /// expected complete-data objective Q = Σ_k (η_k·S_k − R_k A(η_k)) + log prior, evaluated in the frames the
+    /// statistics were gathered in (the previous means). A closed-form M-step maximises Q, so only the floor
+    /// or rounding can make it lose; losing beyond rounding is reported.
+    /// </summary>
+    private bool Accept(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, int[] group,
+        GaussianParameters[] candidate, GaussianParameters[] old, BlockState previous, MStepContext context, int? component)
     {
         int d = Dimension, s = StatisticCount;
         var natural = new double[Components * s];
+        foreach (int k in group)
+        {
+            var frame = old[k].Mean;
+            var shifted = new double[d];
+            for (int i = 0; i < d; i++) shifted[i] = candidate[k].Mean[i] - frame[i];
+            if (!_family.TryNaturalFromMoments(shifted, candidate[k].Covariance.Values, natural.AsSpan(k * s, s))) return false;
+        }
+        double qNew = ExpectedLogLikelihood(natural, statistics, counts, group) + LogPrior(candidate, group);
+        double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, group) + LogPrior(old, group);
+        if (qNew >= qOld) return true;
+        if (qOld - qNew > MStepContext.NegligibleLoss(qOld))
+            context.Log.Add(FitEventKind.MStepRejected, Name, component,
+                $"the floored estimate lowers the expected complete-data objective ({qNew:G12} < {qOld:G12}); previous parameters kept");
+        return false;
+    }
+
+    private static GaussianParameters ToUser(ReadOnlySpan<double> mu, ReadOnlySpan<double> cov, IReadOnlyList<double> frame)
+    {
+        int d = mu.Length;
+        var mean = new double[d];
+        for (int i = 0; i < d; i++) mean[i] = mu[i] + frame[i];
+        return new GaussianParameters(mean, ReadOnlyMatrix.FromRowMajor(cov, d, d));
+    }
+
+    private static void KeepPrevious(BlockState previous, int[] group, GaussianParameters[] usual)
+    {
+        var old = (GaussianParameters[])previous.Usual;
+        foreach (int k in group) usual[k] = old[k];
+    }
+
+    /// <summary>The state of usual parameters: η_k in component k's own frame, [0, −½Λ_k packed], and A(η_k).</summary>
+    private BlockState StateOf(GaussianParameters[] usual)
+    {
+        int d = Dimension, s = StatisticCount;
+        var natural = new double[Components * s];
+        var zero = new double[d];
+        for (int k = 0; k < Components; k++)
+            if (!_family.TryNaturalFromMoments(zero, usual[k].Covariance.Values, natural.AsSpan(k * s, s)))
+                throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
+        return CreateState(natural, usual);
+    }
+
+    // ---- prior, user parameters, sampling ----
+
+    private double LogPrior(GaussianParameters[] usual, int[] group)
+    {
+        if (_prior is null) return 0;
+        if (_tied) return _prior.LogDensity(usual.Select(u => u.Mean).ToArray(), usual[0].Covariance.Values, CovarianceStructure.Full, tied: true);
+        return _prior.LogDensity([usual[group[0]].Mean], usual[group[0]].Covariance.Values, _family.Structure, tied: false);
+    }
+
+    public override double LogPrior(BlockState state)
+    {
+        var usual = (GaussianParameters[])state.Usual;
+        if (_prior is null) return 0;
+        if (_tied) return LogPrior(usual, AllComponents());
+        return Groups().Sum(g => LogPrior(usual, g));
+    }
+
+    protected override BlockState FromTyped(GaussianParameters[] components)
+    {
+        int d = Dimension;
         for (int k = 0; k < Components; k++)
         {
             var p = components[k];
             if (p.Dimension != d) throw new ArgumentException($"Block '{Name}', component {k}: expected a {d}-dimensional Gaussian, got {p.Dimension} dimensions.");
-            bool sameCovariance = p.Covariance.Values.SequenceEqual(components[0].Covariance.Values);
+            bool sameCovariance = p.Covariance.Equals(components[0].Covariance);
             if (_tied && !sameCovariance)
                 throw new ArgumentException($"Block '{Name}' has a tied covariance, but component {k}'s covariance differs from component 0's.");
             if (Block.Sharing == Sharing.Shared && !(sameCovariance && p.Mean.SequenceEqual(components[0].Mean)))
                 throw new ArgumentException($"Block '{Name}' is shared, but initial parameters of component {k} differ from component 0.");
-            var framed = new GaussianParameters(p.Mean.Select((m, i) => m - _origin[i]), p.Covariance);
-            try { _family.ToNatural(framed).CopyTo(natural, k * s); }
+            try { _family.ToNatural(p); }
             catch (ArgumentException e) { throw new ArgumentException($"Block '{Name}', component {k}: {e.Message}", e); }
         }
-        return CreateState(natural, components.ToArray());
+        return StateOf(components.ToArray());
+    }
+
+    public override void Sample(BlockState state, int k, Random random, Span<double> x)
+    {
+        var p = ((GaussianParameters[])state.Usual)[k];
+        int d = Dimension;
+        var l = new double[d * d];
+        if (!SymmetricMatrix.TryCholesky(p.Covariance.Values, d, l))
+            throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
+        GaussianFamily.SampleWithCholesky(p.Mean.ToArray(), l, random, x);
     }
 }

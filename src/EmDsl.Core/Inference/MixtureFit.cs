@@ -65,9 +65,12 @@ public sealed class MixtureFit
     {
         ArgumentNullException.ThrowIfNull(block);
         for (int b = 0; b < _compiled.Blocks.Length; b++)
-            if (ReferenceEquals(_compiled.Blocks[b].Block, block) ||
-                (_compiled.Blocks[b].Name == block.Name && _compiled.Blocks[b].Family.GetType() == block.Family.GetType()))
+        {
+            var mine = _compiled.Blocks[b].Block;
+            if (ReferenceEquals(mine, block) ||
+                (mine.Name == block.Name && mine.Family.GetType() == block.Family.GetType() && mine.Columns.SequenceEqual(block.Columns)))
                 return b;
+        }
         throw new ArgumentException($"Block '{block.Name}' is not part of this model (its blocks: {string.Join(", ", Model.Blocks.Select(x => x.Name))}).", nameof(block));
     }
 

@@ -133,7 +133,7 @@ public class BadInputTests
         var prior3 = new GaussianPrior([0, 0, 0], 1, ReadOnlyMatrix.Identity(3), 1);
         Mentions(Assert.Throws<ArgumentException>(() => Blocks.Gaussian("g", [0, 1], prior: prior3)), "'g'", "3-dimensional", "2 columns");
         var e = Assert.Throws<ArgumentException>(() => Blocks.Categorical("c", [0], 4, new DirichletPrior([1, 1, 1])));
-        Mentions(e, "3 categories", "4", "prior");
+        Mentions(e, "3 concentrations", "4 categories", "'c'");
         Mentions(Assert.Throws<ArgumentException>(() => Mixture.WithComponents(3).WithWeightPrior(new DirichletPrior([1, 1]))), "2 concentrations", "3 components");
         Mentions(Assert.Throws<ArgumentException>(() => new GaussianPrior([0, 0], 1, ReadOnlyMatrix.Identity(3), 1)), "3×3", "2 entries");
     }
@@ -163,7 +163,7 @@ public class BadInputTests
     {
         var model = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0, 1])).Build();
         Mentions(Assert.Throws<ArgumentException>(() => model.Fit(Good, sampleWeights: new double[19])), "19 sample weights", "20 rows");
-        foreach (var (bad, shown) in new[] { (-1.0, "-1"), (double.NaN, "NaN"), (double.PositiveInfinity, "Infinity") })
+        foreach (var (bad, shown) in new[] { (-1.0, "-1"), (double.NaN, "NaN"), (double.PositiveInfinity, "+∞") })
         {
             var w = Enumerable.Repeat(1.0, 20).ToArray();
             w[7] = bad;
