@@ -29,6 +29,26 @@ internal sealed class ManagedBackend : IDenseBackend
         }
         if (m == 0 || n == 0 || k == 0 || alpha == 0) return;
 
+        if (n == 1)
+        {
+            // Matrix–vector: C[i] += α·dot(op(A) row i, b), with b gathered once into a contiguous vector.
+            Span<double> vec = k <= 1024 ? stackalloc double[k] : new double[k];
+            for (int p = 0; p < k; p++) vec[p] = transB ? b[p] : b[p * ldb];
+            Span<double> row = transA ? (k <= 1024 ? stackalloc double[k] : new double[k]) : default;
+            for (int i = 0; i < m; i++)
+            {
+                scoped ReadOnlySpan<double> ai;
+                if (transA)
+                {
+                    for (int p = 0; p < k; p++) row[p] = a[p * lda + i];
+                    ai = row;
+                }
+                else ai = a.Slice(i * lda, k);
+                c[i * ldc] += alpha * TensorPrimitives.Dot(ai, vec);
+            }
+            return;
+        }
+
         if (!transB)
         {
             // C[i,:] += α·A(i,p)·B[p,:]: each inner step is one contiguous axpy over a row of B.
