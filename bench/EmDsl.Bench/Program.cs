@@ -2,6 +2,7 @@
 // initial point so that bench/sklearn_gmm.py can time scikit-learn on exactly the same problem.
 //
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
+//   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -13,6 +14,11 @@ using EmDsl.Inference;
 using EmDsl.Numerics;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "gemm")
+{
+    EmDsl.Bench.GemmBench.Run();
+    return;
+}
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;
 int dims = args.Length > 1 ? int.Parse(args[1]) : 8;
 int k = args.Length > 2 ? int.Parse(args[2]) : 8;

@@ -10,11 +10,12 @@ namespace EmDsl.Inference;
 /// </summary>
 internal sealed class BlockState
 {
-    public BlockState(double[] natural, double[] logNormalizer, Array usual)
+    public BlockState(double[] natural, double[] logNormalizer, Array usual, object? evaluation = null)
     {
         Natural = natural;
         LogNormalizer = logNormalizer;
         Usual = usual;
+        Evaluation = evaluation;
     }
 
     /// <summary>K × S natural parameters, row k for component k.</summary>
@@ -25,6 +26,9 @@ internal sealed class BlockState
 
     /// <summary>The usual parameter records, one per component, in the user's coordinates.</summary>
     public Array Usual { get; }
+
+    /// <summary>Whatever the block precomputes once per state to evaluate it fast (e.g. whitening matrices), or null.</summary>
+    public object? Evaluation { get; }
 }
 
 /// <summary>What an M-step needs besides the statistics.</summary>
@@ -139,7 +143,7 @@ internal abstract class BlockRuntime
     /// </summary>
     public virtual bool SharesFrame => true;
 
-    /// <summary>Scratch doubles per row that the two methods below need.</summary>
+    /// <summary>Scratch doubles per row that the two methods below need (plus D² more, always provided).</summary>
     public virtual int ScratchPerRow => 0;
 
     /// <summary>
@@ -177,12 +181,12 @@ internal abstract class BlockRuntime
     public ReadOnlySpan<int> Columns => _columns;
 
     /// <summary>Builds a state, computing A(η_k) for each component.</summary>
-    protected BlockState CreateState(double[] natural, Array usual)
+    protected BlockState CreateState(double[] natural, Array usual, object? evaluation = null)
     {
         int s = StatisticCount;
         var a = new double[Components];
         for (int k = 0; k < Components; k++) a[k] = Family.LogNormalizer(natural.AsSpan(k * s, s));
-        return new BlockState(natural, a, usual);
+        return new BlockState(natural, a, usual, evaluation);
     }
 
     /// <summary>Σ_k (η_k · S_k − R_k A(η_k)) over the given components: the data part of Q.</summary>

@@ -161,7 +161,7 @@ internal sealed class CompiledMixture
         public readonly double[] LogNormalizer = new double[chunk];
         public readonly double[] LogBase = new double[chunk];
         public readonly double[] Gather = new double[chunk * maxDimension];
-        public readonly double[] Scratch = new double[chunk * scratchPerRow];
+        public readonly double[] Scratch = new double[chunk * scratchPerRow + maxDimension * maxDimension];
     }
 
     private Summary ProcessChunk(DataMatrix data, int start, int rows, double[]? logBase, double[]? weights,

@@ -58,46 +58,109 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
 
     public override bool SharesFrame => false;
 
-    public override int ScratchPerRow => Dimension + StatisticCount;
+    public override int ScratchPerRow => 3 * Dimension;
 
     /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>
     private IReadOnlyList<double> Frame(BlockState? state, int k) => state is null ? _origin : ((GaussianParameters[])state.Usual)[k].Mean;
 
-    /// <summary>Writes T(x_n − c) for the chunk's rows into <paramref name="t"/> (rows × S).</summary>
-    private void FramedStatistics(DataMatrix data, int start, int rows, IReadOnlyList<double> frame, Span<double> scratch, out Span<double> t)
+    /// <summary>W_k = L_k⁻¹ with Σ_k = L_k L_kᵀ (row-major D × D per component), so that (x − μ)ᵀΣ⁻¹(x − μ) = ‖W_k (x − μ)‖².</summary>
+    private sealed record Whitening(double[][] Matrices);
+
+    private Whitening Whiten(GaussianParameters[] usual)
     {
-        int d = Dimension, s = StatisticCount;
-        var x = scratch.Slice(0, rows * d);
-        t = scratch.Slice(rows * d, rows * s);
-        Gather(data, start, rows, x);
-        for (int i = 0; i < rows; i++)
+        int d = Dimension;
+        var matrices = new double[Components][];
+        for (int k = 0; k < Components; k++)
         {
-            var xi = x.Slice(i * d, d);
-            for (int j = 0; j < d; j++) xi[j] -= frame[j];
-            _family.SufficientStatistics(xi, t.Slice(i * s, s));
+            var l = new double[d * d];
+            if (!SymmetricMatrix.TryCholesky(usual[k].Covariance.Values, d, l))
+                throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
+            var w = new double[d * d];
+            for (int i = 0; i < d; i++) w[i * d + i] = 1;
+            ComputeBackend.Current.SolveLowerInPlace(l, d, w, d, transpose: false);
+            matrices[k] = w;
         }
+        return new Whitening(matrices);
     }
 
+    /// <summary>Y = X − c for the chunk's rows (rows × D).</summary>
+    private void Centred(DataMatrix data, int start, int rows, IReadOnlyList<double> frame, Span<double> y)
+    {
+        int d = Dimension;
+        Gather(data, start, rows, y);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < d; j++) y[i * d + j] -= frame[j];
+    }
+
+    /// <summary>
+    /// Adds T(x − μ_k)·η_k for every row and component. In its own frame η_k = [0, −½Λ_k packed], so the term is
+    /// −½ (x − μ_k)ᵀΛ_k(x − μ_k) = −½ ‖W_k (x − μ_k)‖², computed as one product Y·W_kᵀ per component.
+    /// </summary>
     public override void AddComponentTerms(DataMatrix data, int start, int rows, BlockState state, Span<double> logJoint, Span<double> scratch)
     {
-        int s = StatisticCount, k0 = Components;
+        int d = Dimension, k0 = Components;
+        var y = scratch.Slice(0, rows * d);
+        var z = scratch.Slice(rows * d, rows * d);
+        var whitening = (Whitening)state.Evaluation!;
+        bool diagonal = _family.Structure != CovarianceStructure.Full;
         for (int k = 0; k < k0; k++)
         {
-            FramedStatistics(data, start, rows, Frame(state, k), scratch, out var t);
-            // logJoint[:, k] += T_k η_k: a product with one column, written with stride K.
-            ComputeBackend.Current.Gemm(false, false, rows, 1, s, 1.0, t, s, state.Natural.AsSpan(k * s, s), 1, 1.0, logJoint.Slice(k), k0);
+            Centred(data, start, rows, Frame(state, k), y);
+            var w = whitening.Matrices[k];
+            if (diagonal)
+                for (int i = 0; i < rows; i++)
+                    for (int j = 0; j < d; j++) z[i * d + j] = y[i * d + j] * w[j * d + j];
+            else ComputeBackend.Current.Gemm(false, true, rows, d, d, 1.0, y, d, w, d, 0.0, z, d);
+            for (int i = 0; i < rows; i++)
+            {
+                var zi = z.Slice(i * d, d);
+                logJoint[i * k0 + k] -= 0.5 * System.Numerics.Tensors.TensorPrimitives.Dot(zi, zi);
+            }
         }
     }
 
+    /// <summary>
+    /// Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics: [Σ r y, packed Σ r y yᵀ] with y = x − c_k, the second
+    /// moments as one product (r∘Y)ᵀY per component.
+    /// </summary>
     public override void AccumulateComponentStatistics(DataMatrix data, int start, int rows, BlockState? state,
         ReadOnlySpan<double> responsibilities, Span<double> statistics, int ld, Span<double> scratch)
     {
-        int s = StatisticCount, k0 = Components;
+        int d = Dimension, s = StatisticCount, k0 = Components;
+        var y = scratch.Slice(0, rows * d);
+        var ry = scratch.Slice(rows * d, rows * d);
+        var moments = scratch.Slice(2 * rows * d, d * d);
         for (int k = 0; k < k0; k++)
         {
-            FramedStatistics(data, start, rows, Frame(state, k), scratch, out var t);
-            // S_k += r_kᵀ T_k, r_k being column k of the rows × K responsibilities.
-            ComputeBackend.Current.Gemm(true, false, 1, s, rows, 1.0, responsibilities.Slice(k), k0, t, s, 1.0, statistics.Slice(k * ld, s), s);
+            Centred(data, start, rows, Frame(state, k), y);
+            var target = statistics.Slice(k * ld, s);
+            for (int i = 0; i < rows; i++)
+            {
+                double r = responsibilities[i * k0 + k];
+                for (int j = 0; j < d; j++)
+                {
+                    double v = r * y[i * d + j];
+                    ry[i * d + j] = v;
+                    target[j] += v;
+                }
+            }
+            var second = target.Slice(d);
+            switch (_family.Structure)
+            {
+                case CovarianceStructure.Full:
+                    ComputeBackend.Current.Gemm(true, false, d, d, rows, 1.0, ry, d, y, d, 0.0, moments, d);
+                    int p = 0;
+                    for (int i = 0; i < d; i++)
+                        for (int j = i; j < d; j++) second[p++] += moments[i * d + j];
+                    break;
+                case CovarianceStructure.Diagonal:
+                    for (int i = 0; i < rows; i++)
+                        for (int j = 0; j < d; j++) second[j] += ry[i * d + j] * y[i * d + j];
+                    break;
+                default:
+                    for (int i = 0; i < rows * d; i++) second[0] += ry[i] * y[i];
+                    break;
+            }
         }
     }
 
@@ -329,7 +392,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         for (int k = 0; k < Components; k++)
             if (!_family.TryNaturalFromMoments(zero, usual[k].Covariance.Values, natural.AsSpan(k * s, s)))
                 throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
-        return CreateState(natural, usual);
+        return CreateState(natural, usual, Whiten(usual));
     }
 
     // ---- prior, user parameters, sampling ----

@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace EmDsl.Numerics;
 
@@ -12,6 +16,9 @@ internal sealed class ManagedBackend : IDenseBackend
     public static readonly ManagedBackend Instance = new();
 
     private const int BlockK = 256;
+
+    /// <summary>Output widths up to this use plain scalar loops.</summary>
+    private const int NarrowColumns = 16;
 
     public string Name => "managed";
 
@@ -49,36 +56,134 @@ internal sealed class ManagedBackend : IDenseBackend
             return;
         }
 
-        if (!transB)
+        if (n <= NarrowColumns)
         {
-            // C[i,:] += α·A(i,p)·B[p,:]: each inner step is one contiguous axpy over a row of B.
+            NarrowGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+            return;
+        }
+
+        WideGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    }
+
+    /// <summary>
+    /// C += α·op(A)·op(B) for a wide C: op(B) rows made contiguous (packed when B is transposed), then each
+    /// (row of C, p) pair is one vectorised axpy over the row; the loop over p is blocked so a block of B stays
+    /// in cache, and runs outermost when A is transposed so that A is read row by row.
+    /// </summary>
+    private static void WideGemm(bool transA, bool transB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc)
+    {
+        double[]? packed = null;
+        try
+        {
+            int bStride = ldb;
+            if (transB)
+            {
+                packed = ArrayPool<double>.Shared.Rent(k * n);
+                for (int j = 0; j < n; j++)
+                    for (int p = 0; p < k; p++) packed[p * n + j] = b[j * ldb + p];
+                b = packed.AsSpan(0, k * n);
+                bStride = n;
+            }
+            ref double pb = ref MemoryMarshal.GetReference(b);
+            ref double pc = ref MemoryMarshal.GetReference(c);
             for (int p0 = 0; p0 < k; p0 += BlockK)
             {
                 int p1 = Math.Min(k, p0 + BlockK);
-                for (int i = 0; i < m; i++)
-                {
-                    var ci = c.Slice(i * ldc, n);
+                if (transA)
                     for (int p = p0; p < p1; p++)
                     {
-                        double aip = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-                        if (aip == 0) continue;
-                        TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), aip, ci, ci);
+                        var ap = a.Slice(p * lda, m);
+                        ref double bp = ref Unsafe.Add(ref pb, (nuint)(p * bStride));
+                        for (int i = 0; i < m; i++)
+                            if (ap[i] != 0) Axpy(alpha * ap[i], ref bp, ref Unsafe.Add(ref pc, (nuint)(i * ldc)), n);
                     }
-                }
+                else
+                    for (int i = 0; i < m; i++)
+                    {
+                        var ai = a.Slice(i * lda, k);
+                        ref double ci = ref Unsafe.Add(ref pc, (nuint)(i * ldc));
+                        for (int p = p0; p < p1; p++)
+                            if (ai[p] != 0) Axpy(alpha * ai[p], ref Unsafe.Add(ref pb, (nuint)(p * bStride)), ref ci, n);
+                    }
             }
         }
-        else
+        finally
         {
-            // op(B) = Bᵀ: C[i,j] += α·dot(A(i,:), B[j,:]); gather A's row once when A is transposed.
-            Span<double> rowA = k <= 1024 ? stackalloc double[k] : new double[k];
+            if (packed is not null) ArrayPool<double>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>y[0..n) += s·x[0..n) in hardware vectors, then a scalar tail. Callers guarantee the bounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Axpy(double s, ref double x, ref double y, int n)
+    {
+        int j = 0, w = Vector<double>.Count;
+        var sv = new Vector<double>(s);
+        for (; j <= n - w; j += w)
+            (Vector.LoadUnsafe(ref y, (nuint)j) + sv * Vector.LoadUnsafe(ref x, (nuint)j)).StoreUnsafe(ref y, (nuint)j);
+        for (; j < n; j++) Unsafe.Add(ref y, j) += s * Unsafe.Add(ref x, j);
+    }
+
+    /// <summary>
+    /// C += α·op(A)·op(B) for a narrow C (n ≤ <see cref="NarrowColumns"/>: a mixture's K components, a block's D
+    /// dimensions). α·op(B) is packed once into k rows of whole hardware vectors (zero-padded); each row of C
+    /// is then accumulated in vector registers over all k before a single store.
+    /// </summary>
+    private static void NarrowGemm(bool transA, bool transB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc)
+    {
+        int w = Vector<double>.Count, vectors = (n + w - 1) / w, stride = vectors * w;
+        double[] packed = ArrayPool<double>.Shared.Rent(k * stride);
+        try
+        {
+            Array.Clear(packed, 0, k * stride);
+            for (int p = 0; p < k; p++)
+                for (int j = 0; j < n; j++) packed[p * stride + j] = alpha * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+            Span<double> row = stackalloc double[stride];
+            ref double pb = ref MemoryMarshal.GetArrayDataReference(packed);
+            ref double pa = ref MemoryMarshal.GetReference(a);
+            // A(i, p) sits at i·rowStep + p·columnStep.
+            nuint rowStep = (nuint)(transA ? 1 : lda), columnStep = (nuint)(transA ? lda : 1);
             for (int i = 0; i < m; i++)
             {
-                if (transA) for (int p = 0; p < k; p++) rowA[p] = a[p * lda + i];
-                else a.Slice(i * lda, k).CopyTo(rowA);
+                ref double ai = ref Unsafe.Add(ref pa, (nuint)i * rowStep);
+                if (vectors == 1)
+                {
+                    var acc = Vector<double>.Zero;
+                    for (int p = 0; p < k; p++)
+                        acc += new Vector<double>(Unsafe.Add(ref ai, (nuint)p * columnStep)) * Vector.LoadUnsafe(ref pb, (nuint)(p * stride));
+                    acc.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+                }
+                else if (vectors == 2)
+                {
+                    Vector<double> acc0 = Vector<double>.Zero, acc1 = Vector<double>.Zero;
+                    for (int p = 0; p < k; p++)
+                    {
+                        var s = new Vector<double>(Unsafe.Add(ref ai, (nuint)p * columnStep));
+                        nuint o = (nuint)(p * stride);
+                        acc0 += s * Vector.LoadUnsafe(ref pb, o);
+                        acc1 += s * Vector.LoadUnsafe(ref pb, o + (nuint)w);
+                    }
+                    acc0.StoreUnsafe(ref MemoryMarshal.GetReference(row));
+                    acc1.StoreUnsafe(ref MemoryMarshal.GetReference(row), (nuint)w);
+                }
+                else
+                {
+                    row.Clear();
+                    for (int p = 0; p < k; p++)
+                    {
+                        double s = Unsafe.Add(ref ai, (nuint)p * columnStep);
+                        for (int j = 0; j < stride; j++) row[j] += s * packed[p * stride + j];
+                    }
+                }
                 var ci = c.Slice(i * ldc, n);
-                for (int j = 0; j < n; j++)
-                    ci[j] += alpha * TensorPrimitives.Dot(rowA, b.Slice(j * ldb, k));
+                for (int j = 0; j < n; j++) ci[j] += row[j];
             }
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(packed);
         }
     }
 
