@@ -39,22 +39,3 @@ public sealed class FittedMixture<TParameters>
     /// <inheritdoc />
     public override string ToString() => Result.ToString();
 }
-
-/// <summary>Builds and fits the one-block mixture behind each façade.</summary>
-internal static class SingleBlockMixture
-{
-    public static FittedMixture<TParameters> Fit<TParameters>(int components, double weightConcentration, Block<TParameters> block,
-        DataMatrix data, FitOptions? options, IReadOnlyList<double>? sampleWeights, IProgress<FitProgress>? progress, CancellationToken cancellationToken)
-    {
-        var builder = Mixture.WithComponents(components).Observe(block);
-        // Concentration 1 is maximum likelihood: declare no prior, so the objective is the log-likelihood itself.
-        var model = (weightConcentration == 1 ? builder : builder.WithWeightPrior(weightConcentration)).Build();
-        return new FittedMixture<TParameters>(model.Fit(data, options, sampleWeights, progress, cancellationToken), block);
-    }
-
-    public static int[] AllColumns(DataMatrix data)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        return Blocks.ColumnRange(0, data.Columns);
-    }
-}
