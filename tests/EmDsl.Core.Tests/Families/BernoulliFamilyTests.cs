@@ -1,81 +1,35 @@
-using System.Globalization;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
 using FsCheck.Fluent;
 
 namespace EmDsl.Tests.Families;
 
-public class BernoulliFamilyTests
+public class BernoulliFamilyTests : ConjugateFamilyLawTests<BernoulliFamilyTests, int, BernoulliParameters>, IFamilyConfigurations<int>
 {
-    public static TheoryData<int> Dimensions() => new() { 1, 2, 3, 4, 5 };
+    /// <summary>The dimensions D.</summary>
+    static IEnumerable<int> IFamilyConfigurations<int>.All => [1, 2, 3, 4, 5];
 
-    private static BernoulliOracle Oracle(int d) => new(d);
+    internal override BernoulliOracle Oracle(int d) => new(d);
+
+    protected override int SampleSeed(int d) => 2000 + d;
 
     internal static BetaPrior DrawBetaPrior(Random r) =>
         new(r.Next(4) == 0 ? 1 : r.Uniform(1, 6), r.Next(4) == 0 ? 1 : r.Uniform(1, 6));
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void MeanMapAndInverseMatchUsualParameters(int d) => FamilyLaws.MeanMapAndInverseMatchUsualParameters(Oracle(d));
+    protected override ConjugatePrior DrawConjugatePrior(int d, Random r) => new BernoulliFamily(d).Conjugate(DrawBetaPrior(r));
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void InverseMeanMapInvertsMeanMap(int d) => FamilyLaws.InverseMeanMapInvertsMeanMap(Oracle(d));
+    internal override BernoulliParameters UsualParameters(Draw draw) => new(BernoulliOracle.Probabilities(draw));
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void MeanMapInvertsInverseMeanMap(int d) => FamilyLaws.MeanMapInvertsInverseMeanMap(Oracle(d));
+    protected override IEnumerable<(string Name, double[] Values)> Entries(BernoulliParameters parameters) => [("probabilities", parameters.Probabilities.ToArray())];
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void MeanMapIsGradientOfLogNormalizer(int d) => FamilyLaws.MeanMapIsGradientOfLogNormalizer(Oracle(d));
+    protected override (double Natural, double Usual) RoundTripTolerance => (1e-12, 1e-12);
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void DomainsMatchDefinitions(int d) => FamilyLaws.DomainsMatchDefinitions(Oracle(d));
+    protected override int ParameterSize(int d) => d;
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void SufficientStatisticsMatchDefinition(int d) => FamilyLaws.SufficientStatisticsMatchDefinition(Oracle(d));
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void LogDensityMatchesMathNetBernoulli(int d) => FamilyLaws.LogDensityMatchesIndependentFormula(Oracle(d));
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void ClosedFormMStepIsAMaximum(int d) => FamilyLaws.ClosedFormMStepIsAMaximum(Oracle(d));
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void ClosedFormMapStepWithBetaPriorIsAMaximum(int d)
-    {
-        var f = new BernoulliFamily(d);
-        FamilyLaws.ClosedFormMStepIsAMaximum(Oracle(d), r => f.Conjugate(DrawBetaPrior(r)));
-    }
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void SampleMeanMatchesMeanMap(int d) => FamilyLaws.SampleMeanMatchesMeanMap(Oracle(d), seed: 2000 + d);
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void ToNaturalAndFromNaturalRoundTripUsualParameters(int d)
-    {
-        var o = Oracle(d);
-        var f = (BernoulliFamily)o.Family;
-        PropertyChecks.ForAll(Gens.Seed.Select(s => o.DrawParameters(new Random(s))).ToArbitrary(), draw =>
-        {
-            var p = BernoulliOracle.Probabilities(draw);
-            var eta = f.ToNatural(new BernoulliParameters(p));
-            Approx.Vector(draw.Natural, eta, 1e-12, $"ToNatural for {draw}");
-            Approx.Vector(p, f.FromNatural(eta).Probabilities.ToArray(), 1e-12, $"FromNatural(ToNatural) for {draw}");
-        }, FamilyLaws.Cases);
-    }
-
-    [Theory, MemberData(nameof(Dimensions))]
-    public void ToNaturalRejectsWrongDimension(int d)
-    {
-        var f = new BernoulliFamily(d);
-        foreach (int wrong in new[] { d - 1, d + 1 }.Where(w => w >= 1))
-        {
-            var ex = Assert.ThrowsAny<ArgumentException>(() => f.ToNatural(new BernoulliParameters(Enumerable.Repeat(0.5, wrong))));
-            Assert.Equal("parameters", ex.ParamName);
-            Assert.Contains(wrong.ToString(CultureInfo.InvariantCulture), ex.Message);
-        }
-    }
+    protected override BernoulliParameters UsualParametersOfSize(int size) => new(Enumerable.Repeat(0.5, size));
 
     /// <summary>0 and 1 have no finite logit: ToNatural must reject them and name the entry.</summary>
-    [Theory, MemberData(nameof(Dimensions))]
+    [Theory, MemberData(nameof(Configurations))]
     public void ToNaturalRejectsBoundaryProbabilitiesNamingTheEntry(int d)
     {
         var f = new BernoulliFamily(d);
@@ -102,32 +56,11 @@ public class BernoulliFamilyTests
         }
     }
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void CheckSupportAcceptsBinaryRows(int d)
-    {
-        var o = Oracle(d);
-        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed => Assert.Null(o.Family.CheckSupport(o.DrawObservation(new Random(seed)))), 20);
-    }
+    [Theory, MemberData(nameof(Configurations))]
+    public void CheckSupportReportsTheNonBinaryValue(int d) =>
+        FamilyLaws.CheckSupportReportsTheValueAtItsOffset(Oracle(d), 2.0, -1.0, 0.5, 1.5, 3.0, double.NaN);
 
-    [Theory, MemberData(nameof(Dimensions))]
-    public void CheckSupportReportsTheNonBinaryValue(int d)
-    {
-        var o = Oracle(d);
-        var bad = Gen.Elements(2.0, -1.0, 0.5, 1.5, 3.0, double.NaN);
-        PropertyChecks.ForAll(Gens.Seed.SelectMany(_ => bad, (s, v) => (Seed: s, Value: v)).ToArbitrary(), c =>
-        {
-            var r = new Random(c.Seed);
-            var x = o.DrawObservation(r);
-            int at = r.Next(d);
-            x[at] = c.Value;
-            var violation = o.Family.CheckSupport(x);
-            Assert.NotNull(violation);
-            Assert.Equal(at, violation.Offset);
-            Assert.Contains(c.Value.ToString(CultureInfo.InvariantCulture), violation.Reason);
-        }, 50);
-    }
-
-    [Theory, MemberData(nameof(Dimensions))]
+    [Theory, MemberData(nameof(Configurations))]
     public void ProjectMeanIntoDomainClampsToTheFloor(int d)
     {
         var f = new BernoulliFamily(d);
@@ -163,7 +96,7 @@ public class BernoulliFamilyTests
     /// The posterior mean parameter of Beta(α, β) after S successes in R trials is the posterior mode
     /// (α + S − 1)/(α + β + R − 2), and the prior's log density at η is log Beta(σ(η) | α, β) (MathNet).
     /// </summary>
-    [Theory, MemberData(nameof(Dimensions))]
+    [Theory, MemberData(nameof(Configurations))]
     public void ConjugateBetaPosteriorMeanParameterIsThePosteriorMode(int d)
     {
         var f = new BernoulliFamily(d);

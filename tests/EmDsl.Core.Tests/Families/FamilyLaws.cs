@@ -1,3 +1,4 @@
+using System.Globalization;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
 using FsCheck;
@@ -7,7 +8,9 @@ namespace EmDsl.Tests.Families;
 
 /// <summary>
 /// The properties every exponential family must have, checked against an independent <see cref="FamilyOracle"/>.
-/// Each family's test class runs them for all its configurations.
+/// <see cref="FamilyLawTests{TSelf, TConfiguration, TParameters}"/> runs the general ones for every configuration of
+/// every family; the ones that hold for some families only (the support's invalid values, a positive mean domain)
+/// are run by those families' test classes.
 /// </summary>
 internal static class FamilyLaws
 {
@@ -243,4 +246,63 @@ internal static class FamilyLaws
                 $"sample mean of T[{j}] = {Fmt.D(m)} is {z:F2} standard errors ({Fmt.D(se)}) from ∇A(η)[{j}] = {Fmt.D(expected[j])} for {draw}");
         }
     }
+
+    /// <summary>CheckSupport accepts random observations (20 cases) and the given points of the support.</summary>
+    public static void CheckSupportAcceptsPointsOfTheSupport(FamilyOracle o, IEnumerable<double[]> edgeCases)
+    {
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed => Assert.Null(o.Family.CheckSupport(o.DrawObservation(new Random(seed)))), 20);
+        foreach (var x in edgeCases) Assert.Null(o.Family.CheckSupport(x));
+    }
+
+    /// <summary>
+    /// An observation with one entry replaced by one of <paramref name="valuesOutsideTheSupport"/> is rejected by
+    /// CheckSupport, which names that entry's offset and value.
+    /// </summary>
+    public static void CheckSupportReportsTheValueAtItsOffset(FamilyOracle o, params double[] valuesOutsideTheSupport)
+    {
+        var bad = Gen.Elements(valuesOutsideTheSupport);
+        PropertyChecks.ForAll(Gens.Seed.SelectMany(_ => bad, (s, v) => (Seed: s, Value: v)).ToArbitrary(), c =>
+        {
+            var r = new Random(c.Seed);
+            var x = o.DrawObservation(r);
+            int at = r.Next(x.Length);
+            x[at] = c.Value;
+            var violation = o.Family.CheckSupport(x);
+            Assert.NotNull(violation);
+            Assert.Equal(at, violation.Offset);
+            Assert.Contains(c.Value.ToString(CultureInfo.InvariantCulture), violation.Reason);
+        }, 50);
+    }
+
+    /// <summary>
+    /// For a mean domain (0, ∞)^S (Poisson rates, Exponential means): ProjectMeanIntoDomain raises every mean below
+    /// the floor (zeros among them) exactly to it and leaves the others untouched.
+    /// </summary>
+    public static void ProjectMeanIntoDomainRaisesMeansToTheFloor(FamilyOracle o) =>
+        PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
+        {
+            var f = o.Family;
+            var r = new Random(seed);
+            double floor = Math.Pow(10, -r.Uniform(2, 12));
+            var mean = Enumerable.Range(0, f.StatisticCount).Select(_ => BernoulliOracle.Pick(r, 0, floor / 2, r.Uniform(0, 10))).ToArray();
+            var projected = (double[])mean.Clone();
+            f.ProjectMeanIntoDomain(projected, floor);
+            Approx.Vector(mean.Select(m => Math.Max(m, floor)).ToArray(), projected, 0, $"floor {floor} on {Fmt.V(mean)}", 0);
+        }, Cases);
+
+    /// <summary>
+    /// Rates of 1 to <paramref name="maxDimension"/> columns with one entry replaced by one of
+    /// <paramref name="badValues"/> (not finite and positive) are rejected, by the parameter record or by ToNatural,
+    /// and the message names the entry.
+    /// </summary>
+    public static void RatesOutsideTheDomainAreRejectedNamingTheEntry(Action<double[]> toNatural, int maxDimension, params double[] badValues) =>
+        PropertyChecks.ForAll(Gens.Seed.SelectMany(_ => Gen.Elements(badValues), (s, v) => (Seed: s, Value: v)).ToArbitrary(), c =>
+        {
+            var r = new Random(c.Seed);
+            var rates = r.Vector(r.Next(1, maxDimension + 1), 0.1, 5);
+            int bad = r.Next(rates.Length);
+            rates[bad] = c.Value;
+            var ex = Assert.ThrowsAny<ArgumentException>(() => toNatural(rates));
+            Assert.Matches(EntryPattern.For(bad), ex.Message);
+        }, 20);
 }

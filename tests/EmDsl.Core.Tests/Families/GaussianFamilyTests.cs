@@ -1,19 +1,23 @@
-using EmDsl.Data;
 using EmDsl.Families;
 using FsCheck.Fluent;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace EmDsl.Tests.Families;
 
-public class GaussianFamilyTests
+/// <summary>A Gaussian family's covariance structure and dimension D.</summary>
+public sealed record GaussianConfiguration(CovarianceStructure Structure, int Dimension) : SerializableConfiguration
 {
-    public static TheoryData<CovarianceStructure, int> Configurations()
-    {
-        var data = new TheoryData<CovarianceStructure, int>();
-        foreach (var s in Enum.GetValues<CovarianceStructure>())
-            for (int d = 1; d <= 4; d++) data.Add(s, d);
-        return data;
-    }
+    /// <summary>For xunit's deserializer.</summary>
+    public GaussianConfiguration() : this(default, 0) { }
+}
+
+public class GaussianFamilyTests : FamilyLawTests<GaussianFamilyTests, GaussianConfiguration, GaussianParameters>, IFamilyConfigurations<GaussianConfiguration>
+{
+    /// <summary>Every structure with D = 1…4.</summary>
+    static IEnumerable<GaussianConfiguration> IFamilyConfigurations<GaussianConfiguration>.All =>
+        from s in Enum.GetValues<CovarianceStructure>()
+        from d in Enumerable.Range(1, 4)
+        select new GaussianConfiguration(s, d);
 
     public static TheoryData<CovarianceStructure, int> RestrictedConfigurations()
     {
@@ -23,36 +27,25 @@ public class GaussianFamilyTests
         return data;
     }
 
-    private static GaussianOracle Oracle(CovarianceStructure s, int d) => new(d, s);
+    internal override GaussianOracle Oracle(GaussianConfiguration configuration) => new(configuration.Dimension, configuration.Structure);
 
-    private static GaussianFamily Family(GaussianOracle o) => (GaussianFamily)o.Family;
+    protected override int SampleSeed(GaussianConfiguration configuration) => 1000 + 10 * (int)configuration.Structure + configuration.Dimension;
 
-    [Theory, MemberData(nameof(Configurations))]
-    public void MeanMapAndInverseMatchUsualParameters(CovarianceStructure s, int d) => FamilyLaws.MeanMapAndInverseMatchUsualParameters(Oracle(s, d));
+    internal override GaussianParameters UsualParameters(Draw draw)
+    {
+        var (mu, cov) = GaussianOracle.Moments(draw);
+        return new(mu, cov.ToArray());
+    }
 
-    [Theory, MemberData(nameof(Configurations))]
-    public void InverseMeanMapInvertsMeanMap(CovarianceStructure s, int d) => FamilyLaws.InverseMeanMapInvertsMeanMap(Oracle(s, d));
+    protected override IEnumerable<(string Name, double[] Values)> Entries(GaussianParameters parameters) =>
+        [("mean", parameters.Mean.ToArray()), ("covariance", parameters.Covariance.ToArray().Cast<double>().ToArray())];
 
-    [Theory, MemberData(nameof(Configurations))]
-    public void MeanMapInvertsInverseMeanMap(CovarianceStructure s, int d) => FamilyLaws.MeanMapInvertsInverseMeanMap(Oracle(s, d));
+    protected override (double Natural, double Usual) RoundTripTolerance => (1e-9, 1e-9);
 
-    [Theory, MemberData(nameof(Configurations))]
-    public void MeanMapIsGradientOfLogNormalizer(CovarianceStructure s, int d) => FamilyLaws.MeanMapIsGradientOfLogNormalizer(Oracle(s, d));
+    protected override int ParameterSize(GaussianConfiguration configuration) => configuration.Dimension;
 
-    [Theory, MemberData(nameof(Configurations))]
-    public void DomainsMatchDefinitions(CovarianceStructure s, int d) => FamilyLaws.DomainsMatchDefinitions(Oracle(s, d));
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void SufficientStatisticsMatchDefinition(CovarianceStructure s, int d) => FamilyLaws.SufficientStatisticsMatchDefinition(Oracle(s, d));
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void LogDensityMatchesMultivariateNormal(CovarianceStructure s, int d) => FamilyLaws.LogDensityMatchesIndependentFormula(Oracle(s, d));
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void ClosedFormMStepIsAMaximum(CovarianceStructure s, int d) => FamilyLaws.ClosedFormMStepIsAMaximum(Oracle(s, d));
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void SampleMeanMatchesMeanMap(CovarianceStructure s, int d) => FamilyLaws.SampleMeanMatchesMeanMap(Oracle(s, d), seed: 1000 + 10 * (int)s + d);
+    protected override GaussianParameters UsualParametersOfSize(int size) =>
+        GaussianParameters.WithVariances(Enumerable.Repeat(0.0, size), Enumerable.Repeat(1.0, size));
 
     [Fact]
     public void StatisticCountsFollowTheStructure()
@@ -63,38 +56,6 @@ public class GaussianFamilyTests
             Assert.Equal(2 * d, new GaussianFamily(d, CovarianceStructure.Diagonal).StatisticCount);
             Assert.Equal(d + 1, new GaussianFamily(d, CovarianceStructure.Spherical).StatisticCount);
             Assert.Equal(d, new GaussianFamily(d, CovarianceStructure.Spherical).Dimension);
-        }
-    }
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void ToNaturalAndFromNaturalRoundTripUsualParameters(CovarianceStructure s, int d)
-    {
-        var o = Oracle(s, d);
-        var f = Family(o);
-        PropertyChecks.ForAll(Gens.Seed.Select(seed => o.DrawParameters(new Random(seed))).ToArbitrary(), draw =>
-        {
-            var (mu, cov) = GaussianOracle.Moments(draw);
-            var parameters = new GaussianParameters(mu, cov.ToArray());
-            var eta = f.ToNatural(parameters);
-            Approx.Vector(draw.Natural, eta, 1e-9, $"ToNatural for {draw}");
-            var back = f.FromNatural(eta);
-            Approx.Vector(mu, back.Mean.ToArray(), 1e-9, $"FromNatural(ToNatural) mean for {draw}");
-            Approx.Vector(Dense.RowMajor(cov), back.Covariance.ToArray().Cast<double>().ToArray(), 1e-9, $"FromNatural(ToNatural) covariance for {draw}");
-            // The usual parameters FromNatural returns are accepted again by ToNatural (the structure survives the trip).
-            Approx.Vector(eta, f.ToNatural(back), 1e-9, $"ToNatural(FromNatural(η)) for {draw}");
-        }, FamilyLaws.Cases);
-    }
-
-    [Theory, MemberData(nameof(Configurations))]
-    public void ToNaturalRejectsWrongDimension(CovarianceStructure s, int d)
-    {
-        var f = new GaussianFamily(d, s);
-        foreach (int wrong in new[] { d - 1, d + 1 }.Where(w => w >= 1))
-        {
-            var p = GaussianParameters.WithVariances(Enumerable.Repeat(0.0, wrong), Enumerable.Repeat(1.0, wrong));
-            var ex = Assert.ThrowsAny<ArgumentException>(() => f.ToNatural(p));
-            Assert.Equal("parameters", ex.ParamName);
-            Assert.Contains(wrong.ToString(), ex.Message);
         }
     }
 
@@ -169,17 +130,19 @@ public class GaussianFamilyTests
     }
 
     [Theory, MemberData(nameof(Configurations))]
-    public void CheckSupportAcceptsEveryFiniteRow(CovarianceStructure s, int d)
+    public void CheckSupportAcceptsEveryFiniteRow(GaussianConfiguration configuration)
     {
-        var o = Oracle(s, d);
+        int d = configuration.Dimension;
+        var o = Oracle(configuration);
         PropertyChecks.ForAll(Gens.Vector(d, -1e6, 1e6).ToArbitrary(), x => Assert.Null(o.Family.CheckSupport(x)), 20);
     }
 
     /// <summary>The Gaussian floor adds <c>floor</c> to every variance, interior or not (scikit-learn's reg_covar).</summary>
     [Theory, MemberData(nameof(Configurations))]
-    public void ProjectMeanIntoDomainAddsTheFloorToEveryVariance(CovarianceStructure s, int d)
+    public void ProjectMeanIntoDomainAddsTheFloorToEveryVariance(GaussianConfiguration configuration)
     {
-        var o = Oracle(s, d);
+        int d = configuration.Dimension;
+        var o = Oracle(configuration);
         PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
         {
             var r = new Random(seed);
@@ -195,9 +158,10 @@ public class GaussianFamilyTests
 
     /// <summary>A positive semi-definite (singular) covariance becomes a mean parameter once floored.</summary>
     [Theory, MemberData(nameof(Configurations))]
-    public void ProjectMeanIntoDomainMakesSingularCovarianceInterior(CovarianceStructure s, int d)
+    public void ProjectMeanIntoDomainMakesSingularCovarianceInterior(GaussianConfiguration configuration)
     {
-        var o = Oracle(s, d);
+        var (s, d) = configuration;
+        var o = Oracle(configuration);
         var f = o.Family;
         var mu = Enumerable.Range(0, d).Select(i => 0.5 * i - 1).ToArray();
         var cov = s == CovarianceStructure.Full
