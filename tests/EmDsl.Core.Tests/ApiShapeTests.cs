@@ -40,7 +40,9 @@ public class ApiShapeTests
         Assert.NotEqual(a, c);
         Assert.Equal("GaussianParameters { Mean = [1.5, 2], Covariance = [[1, 0.5], [0.5, 2]] }", a.ToString());
         Assert.Equal("PoissonParameters { Rates = [0.5, 3] }", new PoissonParameters([0.5, 3]).ToString());
-        Assert.Equal(new BernoulliParameters([0.25]), new BernoulliParameters([0.25]));
+        BernoulliParameters first = new([0.25]), second = new([0.25]);
+        Assert.NotSame(first, second);
+        Assert.Equal(first, second); // value equality, not reference equality
         Assert.NotEqual(new CategoricalParameters([0.25, 0.75]), new CategoricalParameters([0.75, 0.25]));
         Assert.Equal([0.5, 2], a.Covariance.GetRow(1));
     }
