@@ -44,7 +44,10 @@ public sealed record FitOptions
     /// </summary>
     public double Tolerance { get; init; } = 1e-6;
 
-    /// <summary>Number of runs from different seeded initialisations; the run with the best final objective is returned (default 1).</summary>
+    /// <summary>
+    /// Number of runs from different seeded k-means++ initialisations; the run with the best final objective is
+    /// returned (default 1). A given starting point (parameters, responsibilities, an earlier fit) runs once.
+    /// </summary>
     public int Restarts { get; init; } = 1;
 
     /// <summary>Seed of every random choice (k-means++ seeding); the same seed gives the same fit, bit for bit, on any thread count.</summary>

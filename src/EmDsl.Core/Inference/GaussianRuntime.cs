@@ -58,7 +58,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
 
     public override bool SharesFrame => false;
 
-    public override int ScratchPerRow => 3 * Dimension;
+    public override int ScratchPerRow => 2 * Dimension;
 
     /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>
     private IReadOnlyList<double> Frame(BlockState? state, int k) => state is null ? _origin : ((GaussianParameters[])state.Usual)[k].Mean;
