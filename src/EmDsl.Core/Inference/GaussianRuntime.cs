@@ -88,8 +88,10 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     {
         int d = Dimension;
         Gather(data, start, rows, y);
+        Span<double> c = d <= 256 ? stackalloc double[d] : new double[d];
+        for (int j = 0; j < d; j++) c[j] = frame[j]; // once, not an interface call per element
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < d; j++) y[i * d + j] -= frame[j];
+            System.Numerics.Tensors.TensorPrimitives.Subtract(y.Slice(i * d, d), c, y.Slice(i * d, d));
     }
 
     /// <summary>
