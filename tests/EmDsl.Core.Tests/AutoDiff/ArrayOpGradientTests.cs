@@ -76,10 +76,24 @@ public class ArrayOpGradientTests
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void ForwardValuesMatchADirectComputation(string name)
+    public void ForwardValuesMatchADirectComputation(string name) => CheckValues(name, ShapeCase.Arbitrary, 100);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void ForwardValuesMatchADirectComputationOnWideRows(string name) => CheckValues(name, ShapeCase.Wide, 25);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void GradientMatchesCentralDifferences(string name) => CheckGradient(name, ShapeCase.Arbitrary, 100);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void GradientMatchesCentralDifferencesOnWideRows(string name) => CheckGradient(name, ShapeCase.Wide, 20);
+
+    private static void CheckValues(string name, FsCheck.Arbitrary<ShapeCase> shapes, int cases)
     {
         var op = Ops[name];
-        PropertyChecks.ForAll(ShapeCase.Arbitrary, c =>
+        PropertyChecks.ForAll(shapes, c =>
         {
             var values = new Random(c.Seed).Vector(c.Rows * c.Cols, op.Lo, op.Hi);
             var expected = op.Reference(Matrices.Of(values, c.Rows, c.Cols));
@@ -90,15 +104,13 @@ public class ArrayOpGradientTests
             var taped = op.Apply(tape.Variable(values, c.Rows, c.Cols));
             Assert.Same(tape, taped.Tape);
             Assert.True(taped.Values.SequenceEqual(constant.Values), $"{name}: taped and forward-only values differ");
-        });
+        }, cases);
     }
 
-    [Theory]
-    [MemberData(nameof(Names))]
-    public void GradientMatchesCentralDifferences(string name)
+    private static void CheckGradient(string name, FsCheck.Arbitrary<ShapeCase> shapes, int cases)
     {
         var op = Ops[name];
-        PropertyChecks.ForAll(ShapeCase.Arbitrary, c =>
+        PropertyChecks.ForAll(shapes, c =>
         {
             var random = new Random(c.Seed);
             var values = random.Vector(c.Rows * c.Cols, op.Lo, op.Hi);
@@ -108,6 +120,6 @@ public class ArrayOpGradientTests
             AutoDiffAssert.Gradient(x => op.Apply(x).Dot(weights), values, c.Rows, c.Cols, $"Σ W ∘ {name}(x)");
             // x used again by a later node, whose backward rule runs first: the op's rule must add, not overwrite.
             AutoDiffAssert.Gradient(x => op.Apply(x).Dot(weights) + x.Dot(other), values, c.Rows, c.Cols, $"Σ W ∘ {name}(x) + Σ V ∘ x");
-        });
+        }, cases);
     }
 }

@@ -13,6 +13,13 @@ internal sealed record ShapeCase(int Rows, int Cols, int Seed)
          from cols in Gen.Choose(1, 5)
          from seed in Gens.Seed
          select new ShapeCase(rows, cols, seed)).ToArbitrary();
+
+    /// <summary>1..3 rows of 16..24 columns: the kernels switch from plain loops to vectorised rows at 16 columns.</summary>
+    public static Arbitrary<ShapeCase> Wide =>
+        (from rows in Gen.Choose(1, 3)
+         from cols in Gen.Choose(16, 24)
+         from seed in Gens.Seed
+         select new ShapeCase(rows, cols, seed)).ToArbitrary();
 }
 
 /// <summary>
@@ -24,9 +31,14 @@ internal sealed record BroadcastCase(int LeftRows, int LeftCols, int RightRows, 
     public int Rows => Math.Max(LeftRows, RightRows);
     public int Cols => Math.Max(LeftCols, RightCols);
 
-    public static Arbitrary<BroadcastCase> Arbitrary =>
-        (from rows in Gen.Choose(1, 5)
-         from cols in Gen.Choose(1, 5)
+    public static Arbitrary<BroadcastCase> Arbitrary => Cases(Gen.Choose(1, 5), Gen.Choose(1, 5));
+
+    /// <summary>The same with 1..3 rows of 16..24 columns (the vectorised row paths).</summary>
+    public static Arbitrary<BroadcastCase> Wide => Cases(Gen.Choose(1, 3), Gen.Choose(16, 24));
+
+    private static Arbitrary<BroadcastCase> Cases(Gen<int> rowCounts, Gen<int> colCounts) =>
+        (from rows in rowCounts
+         from cols in colCounts
          from flags in Gen.Choose(0, 15)
          from seed in Gens.Seed
          select new BroadcastCase((flags & 1) != 0 ? 1 : rows, (flags & 2) != 0 ? 1 : cols,

@@ -1,5 +1,6 @@
 using EmDsl.AutoDiff;
 using EmDsl.Tests.Families;
+using FsCheck;
 using FsCheck.Fluent;
 
 namespace EmDsl.Tests.AutoDiff;
@@ -37,7 +38,7 @@ public class BinaryOpGradientTests
     public void BroadcastValuesFollowTheNumpyRule(string name)
     {
         var op = Ops[name];
-        PropertyChecks.ForAll(BroadcastCase.Arbitrary, c =>
+        PropertyChecks.ForAll(Arb.From(Gen.OneOf(BroadcastCase.Arbitrary.Generator, BroadcastCase.Wide.Generator)), c =>
         {
             var random = new Random(c.Seed);
             var a = random.Vector(c.LeftRows * c.LeftCols, -2, 2);
@@ -52,10 +53,16 @@ public class BinaryOpGradientTests
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void BroadcastGradientsSumOverBroadcastDimensions(string name)
+    public void BroadcastGradientsSumOverBroadcastDimensions(string name) => CheckBroadcastGradient(name, BroadcastCase.Arbitrary, 100);
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void BroadcastGradientsOnWideRows(string name) => CheckBroadcastGradient(name, BroadcastCase.Wide, 20);
+
+    private static void CheckBroadcastGradient(string name, FsCheck.Arbitrary<BroadcastCase> shapes, int cases)
     {
         var op = Ops[name];
-        PropertyChecks.ForAll(BroadcastCase.Arbitrary, c =>
+        PropertyChecks.ForAll(shapes, c =>
         {
             var random = new Random(c.Seed);
             var a = random.Vector(c.LeftRows * c.LeftCols, -2, 2);
@@ -79,7 +86,7 @@ public class BinaryOpGradientTests
             // With a constant on either side, the taped side still gets the right gradient and the constant none.
             AutoDiffAssert.Gradient(x => op.Apply(x, Var.Constant(b, c.RightRows, c.RightCols)).Dot(weights), a, c.LeftRows, c.LeftCols, $"variable {name} constant");
             AutoDiffAssert.Gradient(y => op.Apply(Var.Constant(a, c.LeftRows, c.LeftCols), y).Dot(weights), b, c.RightRows, c.RightCols, $"constant {name} variable");
-        });
+        }, cases);
     }
 
     [Theory]
