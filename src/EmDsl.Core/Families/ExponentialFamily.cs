@@ -60,9 +60,10 @@ public abstract class ExponentialFamily
     public abstract void MeanMap(ReadOnlySpan<double> eta, Span<double> mean);
 
     /// <summary>
-    /// Writes η = (∇A)⁻¹(μ), the natural parameter whose expected statistics are μ. Closed form for every
-    /// built-in family of this kind. Throws <see cref="ArgumentException"/> when μ is not in the interior
-    /// of the mean domain (see <see cref="IsMeanParameter"/>).
+    /// Writes η = (∇A)⁻¹(μ), the natural parameter whose expected statistics are μ. Closed form for most
+    /// built-in families; the Gamma, Beta, Dirichlet and von Mises families solve for it iteratively (each
+    /// documents its method and tolerance) and throw rather than return an unconverged value. Throws
+    /// <see cref="ArgumentException"/> when μ is not in the interior of the mean domain (see <see cref="IsMeanParameter"/>).
     /// </summary>
     public abstract void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta);
 

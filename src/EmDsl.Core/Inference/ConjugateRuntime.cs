@@ -5,7 +5,8 @@ using EmDsl.Families.Priors;
 namespace EmDsl.Inference;
 
 /// <summary>
-/// The M-step of a block whose family has a closed-form inverse mean map: for each group of components
+/// The M-step of a block whose family has an inverse mean map (closed form, or solved to convergence by the
+/// family): for each group of components
 /// that share parameters, η = (∇A)⁻¹((φ + S)/(ν + R)), with the mean parameter first kept off the
 /// domain's boundary by <see cref="FitOptions.ProbabilityFloor"/>.
 /// </summary>
