@@ -147,7 +147,13 @@ public static class Maximizer
     }
 
     /// <summary>First trial step along the raw gradient: a move of length at most 1, α = min(1, 1/‖∇f‖₂).</summary>
-    private static double GradientStep(double[] gradient) => Math.Min(1, 1 / Math.Sqrt(LineSearch.Dot(gradient, gradient)));
+    private static double GradientStep(double[] gradient)
+    {
+        // ‖g‖₂ = m·‖g/m‖₂ with m = ‖g‖∞, so that huge entries do not overflow the sum of squares.
+        double m = MaxAbs(gradient), sum = 0;
+        foreach (var gi in gradient) sum += (gi / m) * (gi / m);
+        return Math.Min(1, 1 / (m * Math.Sqrt(sum)));
+    }
 
     private static double MaxAbs(double[] v)
     {
