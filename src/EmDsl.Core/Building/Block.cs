@@ -21,7 +21,7 @@ public enum Sharing
 /// </summary>
 public abstract class Block
 {
-    private protected Block(string name, IEnumerable<int> columns, ExponentialFamily family, Sharing sharing)
+    private protected Block(string name, IEnumerable<int> columns, ExponentialFamily family, Sharing sharing, IEnumerable<int>? covariates = null)
     {
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A block needs a non-empty name.", nameof(name));
         ArgumentNullException.ThrowIfNull(columns);
@@ -35,8 +35,17 @@ public abstract class Block
         }
         if (cols.Length != family.Dimension)
             throw new ArgumentException($"Block '{name}' lists {cols.Length} columns but its {family.Name} family reads {family.Dimension}.", nameof(columns));
+        var cov = covariates?.ToArray() ?? [];
+        for (int i = 0; i < cov.Length; i++)
+        {
+            if (cov[i] < 0) throw new ArgumentOutOfRangeException(nameof(covariates), cov[i], $"Block '{name}': covariate column index {cov[i]} is negative.");
+            if (cols.Contains(cov[i])) throw new ArgumentException($"Block '{name}': column {cov[i]} is both a response and a covariate.", nameof(covariates));
+            for (int j = 0; j < i; j++)
+                if (cov[j] == cov[i]) throw new ArgumentException($"Block '{name}' lists covariate column {cov[i]} twice.", nameof(covariates));
+        }
         Name = name;
         Columns = cols;
+        Covariates = cov;
         Family = family;
         Sharing = sharing;
     }
@@ -47,7 +56,14 @@ public abstract class Block
     /// <summary>The data columns the block reads, in the order the family sees them.</summary>
     public IReadOnlyList<int> Columns { get; }
 
-    /// <summary>The family modelling one observation of the block.</summary>
+    /// <summary>
+    /// The data columns the block conditions on (regression covariates), empty for a plain observed block.
+    /// Covariates are not modelled: the block's density is p(columns | covariates). Several blocks may
+    /// condition on the same column, and a column modelled by one block may be another block's covariate.
+    /// </summary>
+    public IReadOnlyList<int> Covariates { get; }
+
+    /// <summary>The family modelling one observation of the block's columns (for a regression block, the response's family).</summary>
     public ExponentialFamily Family { get; }
 
     /// <summary>Per-component or shared parameters.</summary>
@@ -65,6 +81,7 @@ public abstract class Block
     /// <inheritdoc />
     public override string ToString() =>
         $"{Name}: {Family.Name} on columns [{string.Join(", ", Columns)}]" +
+        (Covariates.Count == 0 ? "" : $" given columns [{string.Join(", ", Covariates)}]") +
         (Sharing == Sharing.Shared ? ", shared" : "") + (PriorDescription == "none" ? "" : $", prior {PriorDescription}");
 }
 
@@ -72,9 +89,6 @@ public abstract class Block
 /// <typeparam name="TParameters">The family's usual parameter record.</typeparam>
 public abstract class Block<TParameters> : Block
 {
-    private protected Block(string name, IEnumerable<int> columns, ExponentialFamily<TParameters> family, Sharing sharing)
-        : base(name, columns, family, sharing) { }
-
-    /// <summary>The block's family, typed.</summary>
-    public new ExponentialFamily<TParameters> Family => (ExponentialFamily<TParameters>)base.Family;
+    private protected Block(string name, IEnumerable<int> columns, ExponentialFamily family, Sharing sharing, IEnumerable<int>? covariates = null)
+        : base(name, columns, family, sharing, covariates) { }
 }

@@ -11,7 +11,7 @@ public static class Mixture
     {
         if (components < 1)
             throw new ArgumentOutOfRangeException(nameof(components), components, "A mixture needs at least one component (K ≥ 1).");
-        return new MixtureBuilder(components, ImmutableList<Block>.Empty, null);
+        return new MixtureBuilder(components, ImmutableList<Block>.Empty, null, null);
     }
 }
 
@@ -23,12 +23,14 @@ public sealed class MixtureBuilder
 {
     private readonly ImmutableList<Block> _blocks;
     private readonly DirichletPrior? _weightPrior;
+    private readonly Gating? _gating;
 
-    internal MixtureBuilder(int components, ImmutableList<Block> blocks, DirichletPrior? weightPrior)
+    internal MixtureBuilder(int components, ImmutableList<Block> blocks, DirichletPrior? weightPrior, Gating? gating)
     {
         Components = components;
         _blocks = blocks;
         _weightPrior = weightPrior;
+        _gating = gating;
     }
 
     /// <summary>K.</summary>
@@ -40,7 +42,7 @@ public sealed class MixtureBuilder
         ArgumentNullException.ThrowIfNull(blocks);
         for (int i = 0; i < blocks.Length; i++)
             if (blocks[i] is null) throw new ArgumentNullException(nameof(blocks), $"Block {i} of the {blocks.Length} given is null.");
-        return new MixtureBuilder(Components, _blocks.AddRange(blocks), _weightPrior);
+        return new MixtureBuilder(Components, _blocks.AddRange(blocks), _weightPrior, _gating);
     }
 
     /// <summary>A Dirichlet prior on the mixing weights (one concentration per component, each ≥ 1).</summary>
@@ -49,15 +51,34 @@ public sealed class MixtureBuilder
         ArgumentNullException.ThrowIfNull(prior);
         if (prior.Categories != Components)
             throw new ArgumentException($"The weight prior has {prior.Categories} concentrations; the mixture has {Components} components.", nameof(prior));
-        return new MixtureBuilder(Components, _blocks, prior);
+        return new MixtureBuilder(Components, _blocks, prior, _gating);
     }
 
     /// <summary>A symmetric Dirichlet(α, …, α) prior on the mixing weights; α = 1 is maximum likelihood, 1.1 a weak default.</summary>
     public MixtureBuilder WithWeightPrior(double concentration) =>
         Components == 1 ? this : WithWeightPrior(DirichletPrior.Symmetric(Components, concentration));
 
+    /// <summary>
+    /// Makes this a mixture of experts: the mixing weights become a softmax of the covariate columns (see
+    /// <see cref="Gating"/>) instead of constants. A gated mixture has no weight prior; regularise the gating
+    /// with <paramref name="prior"/> instead.
+    /// </summary>
+    /// <param name="covariates">Covariate columns of the gating network (an intercept is always included).</param>
+    /// <param name="prior">Optional ridge prior on the gating slopes.</param>
+    public MixtureBuilder GatedBy(IEnumerable<int> covariates, CoefficientPrior? prior = null)
+    {
+        ArgumentNullException.ThrowIfNull(covariates);
+        var cols = covariates.ToArray();
+        for (int i = 0; i < cols.Length; i++)
+        {
+            if (cols[i] < 0) throw new ArgumentOutOfRangeException(nameof(covariates), cols[i], $"Gating covariate column index {cols[i]} is negative.");
+            if (Array.IndexOf(cols, cols[i]) != i) throw new ArgumentException($"The gating lists covariate column {cols[i]} twice.", nameof(covariates));
+        }
+        return new MixtureBuilder(Components, _blocks, _weightPrior, new Gating(cols, prior));
+    }
+
     /// <summary>Checks the declaration and produces the immutable model.</summary>
-    /// <exception cref="InvalidOperationException">No blocks, duplicate block names, or two blocks reading one column.</exception>
+    /// <exception cref="InvalidOperationException">No blocks, duplicate block names, two blocks modelling one column, or a gating with a weight prior.</exception>
     public MixtureModel Build()
     {
         if (_blocks.Count == 0) throw new InvalidOperationException("The mixture observes no blocks; add one with Observe(...).");
@@ -73,6 +94,10 @@ public sealed class MixtureBuilder
                 owner[c] = b.Name;
             }
         }
-        return new MixtureModel(Components, _blocks, _weightPrior);
+        if (_gating is not null && _weightPrior is not null)
+            throw new InvalidOperationException("A gated mixture (GatedBy) has no constant weights to put a Dirichlet prior on; give the gating a CoefficientPrior instead.");
+        if (_gating is not null && Components == 1)
+            throw new InvalidOperationException("A gating network needs at least two components.");
+        return new MixtureModel(Components, _blocks, _weightPrior, _gating);
     }
 }

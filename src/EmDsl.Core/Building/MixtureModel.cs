@@ -7,16 +7,18 @@ namespace EmDsl.Building;
 /// <summary>
 /// An immutable mixture declaration: K components, each observation's density the product over blocks,
 /// <code>p(x) = Σ_k π_k Π_b p_b(x_b | θ_bk)</code>
-/// with an optional Dirichlet prior on π and conjugate priors on the blocks. <see cref="Fit"/> runs EM
+/// with an optional Dirichlet prior on π and conjugate priors on the blocks. Regression blocks model a response
+/// given covariates, and a <see cref="Building.Gating"/> network makes π_k depend on covariates (a mixture of experts). <see cref="Fit"/> runs EM
 /// (or MAP-EM when priors are present) and monitors log p(X | θ) + log p(θ).
 /// </summary>
 public sealed class MixtureModel
 {
-    internal MixtureModel(int components, IReadOnlyList<Block> blocks, DirichletPrior? weightPrior)
+    internal MixtureModel(int components, IReadOnlyList<Block> blocks, DirichletPrior? weightPrior, Gating? gating)
     {
         Components = components;
         Blocks = blocks;
         WeightPrior = weightPrior;
+        Gating = gating;
     }
 
     /// <summary>K.</summary>
@@ -28,11 +30,19 @@ public sealed class MixtureModel
     /// <summary>The Dirichlet prior on the weights, or null (maximum likelihood).</summary>
     public DirichletPrior? WeightPrior { get; }
 
-    /// <summary>Number of data columns the model needs: one more than the largest column index read.</summary>
-    public int RequiredColumns => Blocks.SelectMany(b => b.Columns).Max() + 1;
+    /// <summary>The gating network of a mixture of experts (weights that depend on covariates), or null (constant weights).</summary>
+    public Gating? Gating { get; }
 
-    /// <summary>Free parameters: K − 1 weights plus every block's parameters (used by BIC and AIC).</summary>
-    public int FreeParameterCount => Components - 1 + Blocks.Sum(b => b.FreeParameterCount(Components));
+    /// <summary>Whether the model conditions on covariates (regression blocks or a gating network).</summary>
+    public bool HasCovariates => Gating is not null || Blocks.Any(b => b.Covariates.Count > 0);
+
+    /// <summary>Number of data columns the model needs: one more than the largest column index read (responses and covariates).</summary>
+    public int RequiredColumns =>
+        Blocks.SelectMany(b => b.Columns.Concat(b.Covariates)).Concat(Gating?.Covariates ?? []).Max() + 1;
+
+    /// <summary>Free parameters: K − 1 weights (or the gating's coefficients) plus every block's parameters (used by BIC and AIC).</summary>
+    public int FreeParameterCount =>
+        (Gating?.FreeParameterCount(Components) ?? Components - 1) + Blocks.Sum(b => b.FreeParameterCount(Components));
 
     /// <summary>
     /// Fits the model to <paramref name="data"/> by EM.
@@ -54,5 +64,6 @@ public sealed class MixtureModel
     /// <inheritdoc />
     public override string ToString() =>
         $"Mixture of {Components} components" + (WeightPrior is null ? "" : $", weights ~ {WeightPrior}") +
+        (Gating is null ? "" : $", {Gating}") +
         string.Concat(Blocks.Select(b => Environment.NewLine + "  " + b));
 }

@@ -46,6 +46,24 @@ public abstract class ExponentialFamily
     }
 
     /// <summary>
+    /// T(x) of a batch written into a strided buffer: row i of <paramref name="x"/> (rows×<see cref="Dimension"/>,
+    /// row-major) goes to <c>statistics[i·stride + offset …]</c>. The default calls the one-row method per row;
+    /// families that compute statistics faster in bulk override it.
+    /// </summary>
+    public virtual void SufficientStatistics(ReadOnlySpan<double> x, int rows, Span<double> statistics, int stride, int offset)
+    {
+        int d = Dimension, s = StatisticCount;
+        for (int i = 0; i < rows; i++) SufficientStatistics(x.Slice(i * d, d), statistics.Slice(i * stride + offset, s));
+    }
+
+    /// <summary>Adds log h(x) of each row of a batch (rows×<see cref="Dimension"/>, row-major) to <paramref name="logBaseMeasure"/>.</summary>
+    public virtual void AddLogBaseMeasure(ReadOnlySpan<double> x, int rows, Span<double> logBaseMeasure)
+    {
+        int d = Dimension;
+        for (int i = 0; i < rows; i++) logBaseMeasure[i] += LogBaseMeasure(x.Slice(i * d, d));
+    }
+
+    /// <summary>
     /// Checks that an observation lies in the family's support; returns null when it does, otherwise which
     /// value (offset within the observation) is wrong and why.
     /// </summary>

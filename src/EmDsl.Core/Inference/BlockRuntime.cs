@@ -45,6 +45,12 @@ internal sealed class MStepContext(FitOptions options, EventLog log, double empt
     public double EmptyMass { get; } = emptyMass;
 
     /// <summary>
+    /// The E-step's responsibilities times the sample weights (rows × K, training rows), set before each M-step
+    /// when a block (<see cref="BlockRuntime.NeedsResponsibilities"/>) or the gating needs them; else null.
+    /// </summary>
+    public double[]? Responsibilities { get; set; }
+
+    /// <summary>
     /// Whether a candidate's expected complete-data objective Q is no worse than the previous one's. A
     /// closed-form M-step maximises Q, so only a floor or rounding can make it lose; keeping the previous
     /// parameters then is a generalized-EM step, which cannot lower the objective.
@@ -83,10 +89,17 @@ internal abstract class BlockRuntime
 
     public int Dimension => Family.Dimension;
 
-    public int StatisticCount => Family.StatisticCount;
+    /// <summary>Statistics the block keeps in the engine's summary per component (0 for blocks that work from responsibilities).</summary>
+    public virtual int StatisticCount => Family.StatisticCount;
+
+    /// <summary>
+    /// Whether the M-step needs the rows' responsibilities (<see cref="MStepContext.Responsibilities"/>) rather than
+    /// additive statistics: blocks with covariates, whose expected log-likelihood has no finite summary.
+    /// </summary>
+    public virtual bool NeedsResponsibilities => false;
 
     /// <summary>Checks that the data has the block's columns and that every row lies in the family's support.</summary>
-    public void Validate(DataMatrix data)
+    public virtual void Validate(DataMatrix data)
     {
         int max = _columns.Max();
         if (max >= data.Columns)
@@ -119,18 +132,15 @@ internal abstract class BlockRuntime
     /// <summary>Writes T(x) for rows [start, start + rows) into columns [offset, offset + S) of the rows × stride buffer <paramref name="t"/>.</summary>
     public void Statistics(DataMatrix data, int start, int rows, Span<double> gather, Span<double> t, int stride, int offset)
     {
-        int d = Dimension, s = StatisticCount;
         Gather(data, start, rows, gather);
-        for (int i = 0; i < rows; i++)
-            Family.SufficientStatistics(gather.Slice(i * d, d), t.Slice(i * stride + offset, s));
+        Family.SufficientStatistics(gather.Slice(0, rows * Dimension), rows, t, stride, offset);
     }
 
     /// <summary>Adds log h(x) of rows [start, start + rows) to <paramref name="logBase"/>.</summary>
     public void AddLogBaseMeasure(DataMatrix data, int start, int rows, Span<double> gather, Span<double> logBase)
     {
-        int d = Dimension;
         Gather(data, start, rows, gather);
-        for (int i = 0; i < rows; i++) logBase[i] += Family.LogBaseMeasure(gather.Slice(i * d, d));
+        Family.AddLogBaseMeasure(gather.Slice(0, rows * Dimension), rows, logBase);
     }
 
     // ---- blocks that evaluate each component in its own frame ----

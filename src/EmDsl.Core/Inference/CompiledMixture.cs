@@ -13,17 +13,19 @@ namespace EmDsl.Inference;
 /// product Rᵀ T gives the chunk's statistic sums. Blocks that evaluate each component in its own frame
 /// (Gaussians, whose T(x)·η would otherwise cancel catastrophically for a tight component far from the
 /// data's centre) add their terms T(x − c_k)·η_k per component instead and sit after the shared blocks in
-/// the statistics layout. Chunk summaries are merged in chunk order, so the result is the same bit for bit
+/// the statistics layout, as do regression blocks (their terms depend on each row's covariates) and the gating
+/// network of a mixture of experts (which replaces log π_k by log π_k(x_n)). Chunk summaries are merged in chunk order, so the result is the same bit for bit
 /// on any number of threads.
 /// </summary>
 internal sealed class CompiledMixture
 {
     private readonly int[] _offsets;
 
-    private CompiledMixture(MixtureModel model, BlockRuntime[] blocks)
+    private CompiledMixture(MixtureModel model, BlockRuntime[] blocks, GatingRuntime? gating)
     {
         Model = model;
         Blocks = blocks;
+        Gating = gating;
         _offsets = new int[blocks.Length];
         int total = 0, maxDim = 0, scratch = 0;
         // Shared-frame blocks first, so that their statistics are the leading columns the products use.
@@ -39,12 +41,19 @@ internal sealed class CompiledMixture
             }
         StatisticCount = total;
         MaxDimension = maxDim;
-        ScratchPerRow = scratch;
+        ScratchPerRow = Math.Max(scratch, gating?.ScratchPerRow ?? 0);
+        NeedsResponsibilities = gating is not null || blocks.Any(b => b.NeedsResponsibilities);
     }
 
     public MixtureModel Model { get; }
 
     public BlockRuntime[] Blocks { get; }
+
+    /// <summary>The gating network of a mixture of experts, or null.</summary>
+    public GatingRuntime? Gating { get; }
+
+    /// <summary>Whether some M-step reads the rows' responsibilities (blocks with covariates, the gating).</summary>
+    public bool NeedsResponsibilities { get; }
 
     public int Components => Model.Components;
 
@@ -70,13 +79,15 @@ internal sealed class CompiledMixture
             runtimes[b] = model.Blocks[b].CreateRuntime(data, weights ?? ReadOnlySpan<double>.Empty, model.Components);
             runtimes[b].Validate(data);
         }
-        return new CompiledMixture(model, runtimes);
+        var gating = model.Gating is null ? null : new GatingRuntime(model.Gating, model.Components, data, weights);
+        return new CompiledMixture(model, runtimes, gating);
     }
 
     /// <summary>Checks that new data (for prediction) has the columns and support the model needs.</summary>
     public void Validate(DataMatrix data)
     {
         foreach (var b in Blocks) b.Validate(data);
+        Gating?.Validate(data);
     }
 
     /// <summary>Σ_b log h_b(x_n) for every row (constant across iterations, so computed once per fit).</summary>
@@ -194,6 +205,7 @@ internal sealed class CompiledMixture
             if (s > 0) backend.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
             for (int b = 0; b < Blocks.Length; b++)
                 if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, start, rows, state!.Blocks[b], r, ws.Scratch);
+            if (Gating is not null) Gating.AddTerms(data, start, rows, state!.Gating!, r, ws.Scratch);
             var lse = ws.LogNormalizer.AsSpan(0, rows);
             LogSpace.SoftmaxRowsInPlace(r, rows, k0, lse);
             double ll = 0;

@@ -5,8 +5,8 @@ using EmDsl.Families.Priors;
 namespace EmDsl.Inference;
 
 /// <summary>
-/// The M-step of a block whose family has an inverse mean map (closed form, or solved to convergence by the
-/// family): for each group of components
+/// The M-step of a block whose family has an inverse mean map (closed form, or iterative for families such as
+/// the Gamma or a user-declared one): for each group of components
 /// that share parameters, η = (∇A)⁻¹((φ + S)/(ν + R)), with the mean parameter first kept off the
 /// domain's boundary by <see cref="FitOptions.ProbabilityFloor"/>.
 /// </summary>
@@ -40,7 +40,18 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
                 if (component is not null)
                     context.Log.Add(FitEventKind.InitializationFallback, Name, component, "no data in the initial responsibilities; starting from the estimate on all rows");
             }
-            if (!TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out var reason))
+            if (!TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out var reason) && previous is null && component is not null)
+            {
+                // A degenerate initial cluster (one distinct value, say) can have statistics no distribution of a family
+                // without floors matches; the component then starts from the estimate on all rows, as an empty one does.
+                SumGroup(statistics, counts, AllComponents(), sum, out count);
+                if (TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out _))
+                {
+                    context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the estimate on all rows");
+                    reason = "";
+                }
+            }
+            if (reason.Length > 0)
             {
                 if (previous is null)
                     throw new InvalidOperationException($"Block '{Name}': cannot estimate initial parameters of {who}: {reason}.");
@@ -94,7 +105,13 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         }
         _family.ProjectMeanIntoDomain(mean, floor);
         if (!_family.IsMeanParameter(mean)) { reason = "the expected statistics are outside the family's mean domain"; return false; }
-        _family.InverseMeanMap(mean, eta);
+        try { _family.InverseMeanMap(mean, eta); }
+        catch (ArgumentException e)
+        {
+            // A numeric inverse that cannot reach these statistics says why; the M-step keeps the previous parameters.
+            reason = e.Message.TrimEnd('.');
+            return false;
+        }
         if (!_family.IsNaturalParameter(eta)) { reason = "the estimate has no finite natural parameter"; return false; }
         reason = "";
         return true;

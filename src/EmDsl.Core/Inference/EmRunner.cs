@@ -72,6 +72,7 @@ internal static class EmRunner
         private readonly IProgress<FitProgress>? _progress;
         private readonly CancellationToken _cancel;
         private readonly MStepContext _context;
+        private readonly double[]? _responsibilities;
 
         public Run(CompiledMixture model, DataMatrix data, double[]? weights, double[] logBase, FitOptions options, EventLog log,
             IProgress<FitProgress>? progress, CancellationToken cancel)
@@ -86,6 +87,7 @@ internal static class EmRunner
             _cancel = cancel;
             TotalWeight = weights?.Sum() ?? data.Rows;
             _context = new MStepContext(options, log, options.EmptyComponentThreshold * TotalWeight);
+            _responsibilities = model.NeedsResponsibilities ? new double[data.Rows * model.Components] : null;
         }
 
         public double TotalWeight { get; }
@@ -106,6 +108,7 @@ internal static class EmRunner
             {
                 _log.Iteration = iteration;
                 summary = EStep(state);
+                if (_responsibilities is not null) _context.Responsibilities = _responsibilities;
                 logPrior = LogPrior(state);
                 double objective = summary.LogLikelihood + logPrior;
                 if (!double.IsFinite(objective))
@@ -139,26 +142,46 @@ internal static class EmRunner
             }
         }
 
-        private Summary EStep(ModelState state) =>
-            _model.Pass(_data, _logBase, _weights, state, new CompiledMixture.PassOutputs(), _options, _cancel);
+        private Summary EStep(ModelState state)
+        {
+            var summary = _model.Pass(_data, _logBase, _weights, state, new CompiledMixture.PassOutputs { Responsibilities = _responsibilities }, _options, _cancel);
+            if (_responsibilities is not null) WeighResponsibilities(_responsibilities);
+            return summary;
+        }
+
+        /// <summary>Multiplies each row's responsibilities by its sample weight (what the M-steps sum over).</summary>
+        private void WeighResponsibilities(double[] r)
+        {
+            if (_weights is null) return;
+            for (int i = 0; i < _weights.Length; i++)
+                for (int k = 0; k < K; k++) r[i * K + k] *= _weights[i];
+        }
 
         private double LogPrior(ModelState state)
         {
             double lp = _model.Model.WeightPrior?.LogDensity(state.Weights) ?? 0;
+            if (state.Gating is not null) lp += _model.Gating!.LogPrior(state.Gating);
             for (int b = 0; b < _model.Blocks.Length; b++) lp += _model.Blocks[b].LogPrior(state.Blocks[b]);
             return lp;
         }
 
         public ModelState MStep(Summary summary, ModelState? previous)
         {
-            var weights = WeightMStep(summary.Counts, _model.Model.WeightPrior);
+            double[] weights;
+            double[]? gating = null;
+            if (_model.Gating is { } g)
+            {
+                gating = g.MStep(_context.Responsibilities!, summary.Counts, previous?.Gating, _context);
+                weights = g.AverageWeights(gating);
+            }
+            else weights = WeightMStep(summary.Counts, _model.Model.WeightPrior);
             var blocks = new BlockState[_model.Blocks.Length];
             for (int b = 0; b < blocks.Length; b++)
             {
                 var rt = _model.Blocks[b];
                 blocks[b] = rt.MStep(summary.BlockStatistics(_model.Offset(b), rt.StatisticCount), summary.Counts, previous?.Blocks[b], _context);
             }
-            return new ModelState(weights, blocks);
+            return new ModelState(weights, blocks, gating);
         }
 
         private static double[] WeightMStep(double[] counts, DirichletPrior? prior)
@@ -180,7 +203,8 @@ internal static class EmRunner
                 case KMeansPlusPlusInitialization km:
                 {
                     var random = new Random(unchecked(_options.Seed * 1_000_003 + restart));
-                    var columns = _model.Blocks.SelectMany(b => b.Columns.ToArray()).Distinct().Order().ToArray();
+                    var columns = _model.Blocks.SelectMany(b => b.Columns.ToArray().Concat(b.Block.Covariates))
+                        .Concat(_model.Model.Gating?.Covariates ?? []).Distinct().Order().ToArray();
                     var labels = KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel);
                     var r = new double[_data.Rows * K];
                     for (int i = 0; i < labels.Length; i++) r[i * K + labels[i]] = 1;
@@ -199,6 +223,12 @@ internal static class EmRunner
 
         private ModelState FromResponsibilities(double[] r)
         {
+            if (_responsibilities is not null)
+            {
+                r.CopyTo(_responsibilities, 0);
+                WeighResponsibilities(_responsibilities);
+                _context.Responsibilities = _responsibilities;
+            }
             var summary = _model.Pass(_data, _logBase, _weights, null, new CompiledMixture.PassOutputs { FixedResponsibilities = r }, _options, _cancel);
             return MStep(summary, null);
         }
@@ -245,7 +275,14 @@ internal static class EmRunner
             }
             var unknown = init.BlockParameters.Keys.Except(_model.Blocks.Select(b => b.Name)).ToArray();
             if (unknown.Length > 0) throw new ArgumentException($"Initial parameters name block(s) the model does not have: {string.Join(", ", unknown)}.");
-            return new ModelState(w.Select(v => v / total).ToArray(), blocks);
+            var weights = w.Select(v => v / total).ToArray();
+            if (_model.Gating is not { } g)
+            {
+                if (init.GatingCoefficients is not null) throw new ArgumentException("Initial gating coefficients were given, but the model has no gating network.");
+                return new ModelState(weights, blocks);
+            }
+            var v = init.GatingCoefficients is { } c ? g.FromCoefficients(c) : g.FromWeights(weights);
+            return new ModelState(g.AverageWeights(v), blocks, v);
         }
 
         private ModelState FromFit(MixtureFit fit)
@@ -258,6 +295,7 @@ internal static class EmRunner
                     ?? throw new ArgumentException($"The earlier fit has no block '{b.Name}'.");
                 init = init.WithUntyped(match, fit.UsualParameters(match));
             }
+            if (fit.GatingCoefficients.Count > 0 && _model.Gating is not null) init = init.WithGating(fit.GatingCoefficients);
             return FromParameters(init);
         }
     }

@@ -1,4 +1,5 @@
 using EmDsl.Building;
+using EmDsl.Optimization;
 
 namespace EmDsl.Inference;
 
@@ -32,6 +33,7 @@ public sealed record FitOptions
         EmptyComponentThreshold = original.EmptyComponentThreshold;
         ChunkRows = original.ChunkRows;
         MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
+        MStepOptimizer = original.MStepOptimizer;
     }
 
     /// <summary>Maximum number of M-steps per run (default 500). A run that reaches it is reported as not converged.</summary>
@@ -58,7 +60,9 @@ public sealed record FitOptions
 
     /// <summary>
     /// Added to every Gaussian variance after each M-step (default 1e-6, as scikit-learn's reg_covar), so that a
-    /// component on a handful of points keeps a positive-definite covariance. 0 turns it off: then EM is exact
+    /// component on a handful of points keeps a positive-definite covariance. A linear-regression block's residual
+    /// variance is kept at or above it (a floor, not an addition, so that an unconstrained fit is exact maximum
+    /// likelihood). 0 turns it off: then EM is exact
     /// and a covariance that is not positive definite makes that M-step keep the previous parameters
     /// (reported in <see cref="FitDiagnostics.Events"/>).
     /// </summary>
@@ -89,8 +93,18 @@ public sealed record FitOptions
     /// <summary>Maximum threads for the E-step; −1 (default) uses every core. The result does not depend on it.</summary>
     public int MaxDegreeOfParallelism { get; init; } = -1;
 
+    /// <summary>
+    /// The optimiser of generalized-EM M-steps, where no closed form exists (logistic and Poisson regressions,
+    /// the gating of a mixture of experts): L-BFGS with a line search by default, at most 25 inner iterations per
+    /// M-step (200 for the very first estimate). A step is accepted only when the M-step objective (with its log
+    /// prior) rises, so any setting keeps the objective monotone; more inner iterations mean fewer EM iterations.
+    /// </summary>
+    public OptimizerOptions MStepOptimizer { get; init; } = new() { MaxIterations = 25 };
+
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(MStepOptimizer, nameof(MStepOptimizer));
+        MStepOptimizer.Validate();
         if (MaxIterations < 0) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "MaxIterations must be ≥ 0.");
         if (!(Tolerance >= 0) || double.IsInfinity(Tolerance)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be finite and ≥ 0.");
         if (Restarts < 1) throw new ArgumentOutOfRangeException(nameof(Restarts), Restarts, "Restarts must be ≥ 1.");

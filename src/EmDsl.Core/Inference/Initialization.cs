@@ -52,11 +52,19 @@ internal sealed record FitInitialization(MixtureFit Fit) : Initialization;
 /// <summary>Initial parameters: mixing weights and, per block, one parameter record per component.</summary>
 public sealed record ParameterInitialization : Initialization
 {
-    internal ParameterInitialization(ImmutableArray<double> weights, ImmutableDictionary<string, (Block Block, object Components)> blocks)
+    internal ParameterInitialization(ImmutableArray<double> weights, ImmutableDictionary<string, (Block Block, object Components)> blocks,
+        ImmutableArray<RegressionParameters>? gating = null)
     {
         Weights = weights;
         BlockParameters = blocks;
+        GatingCoefficients = gating;
     }
+
+    /// <summary>
+    /// For a mixture of experts: the gating coefficients, one record per component, component 0 the all-zero
+    /// reference; null starts the gating from intercepts log(π_k / π_0) and zero slopes.
+    /// </summary>
+    public ImmutableArray<RegressionParameters>? GatingCoefficients { get; }
 
     /// <summary>π.</summary>
     public ImmutableArray<double> Weights { get; }
@@ -71,6 +79,13 @@ public sealed record ParameterInitialization : Initialization
         return WithUntyped(block, components.ToImmutableArray());
     }
 
+    /// <summary>Adds the gating coefficients of a mixture of experts (see <see cref="GatingCoefficients"/>).</summary>
+    public ParameterInitialization WithGating(IEnumerable<RegressionParameters> coefficients)
+    {
+        ArgumentNullException.ThrowIfNull(coefficients);
+        return new(Weights, BlockParameters, coefficients.ToImmutableArray());
+    }
+
     internal ParameterInitialization WithUntyped(Block block, object components) =>
-        new(Weights, BlockParameters.SetItem(block.Name, (block, components)));
+        new(Weights, BlockParameters.SetItem(block.Name, (block, components)), GatingCoefficients);
 }

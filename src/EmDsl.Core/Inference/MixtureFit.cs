@@ -36,8 +36,18 @@ public sealed class MixtureFit
     /// <summary>The model that was fitted.</summary>
     public MixtureModel Model => _compiled.Model;
 
-    /// <summary>Mixing weights π_k (they sum to one).</summary>
+    /// <summary>
+    /// Mixing weights π_k (they sum to one). For a mixture of experts, whose weights depend on covariates, these are
+    /// the gating probabilities averaged over the training rows (weighted); see <see cref="GatingCoefficients"/>.
+    /// </summary>
     public IReadOnlyList<double> Weights => _state.Weights;
+
+    /// <summary>
+    /// The gating network's coefficients of a mixture of experts, one record per component (intercept and one slope
+    /// per gating covariate; component 0 is the all-zero reference), or an empty list when the weights are constants.
+    /// </summary>
+    public IReadOnlyList<RegressionParameters> GatingCoefficients =>
+        _state.Gating is null ? [] : Enumerable.Range(0, Model.Components).Select(k => _compiled.Gating!.Coefficients(_state.Gating, k)).ToArray();
 
     /// <summary>The fitted parameters of <paramref name="block"/>, one record per component (identical records for a shared block).</summary>
     /// <exception cref="ArgumentException">The block is not part of this model.</exception>
@@ -167,6 +177,8 @@ public sealed class MixtureFit
     public MixtureSample Sample(int count, int seed = 0)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "Sample at least one row.");
+        if (Model.HasCovariates)
+            throw new InvalidOperationException("The model conditions on covariates (regression blocks or a gating network); drawing from it needs covariate values, which Sample does not take.");
         var random = new Random(seed);
         int columns = Model.RequiredColumns, k0 = Model.Components;
         var rows = new double[count * columns];

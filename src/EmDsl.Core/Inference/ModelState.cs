@@ -3,18 +3,22 @@ namespace EmDsl.Inference;
 /// <summary>All parameters of a mixture at one iteration: weights and every block's state. Immutable.</summary>
 internal sealed class ModelState
 {
-    public ModelState(double[] weights, BlockState[] blocks)
+    public ModelState(double[] weights, BlockState[] blocks, double[]? gating = null)
     {
         Weights = weights;
         Blocks = blocks;
-        LogWeights = weights.Select(w => Math.Log(w)).ToArray();
+        Gating = gating;
+        LogWeights = gating is null ? weights.Select(w => Math.Log(w)).ToArray() : new double[weights.Length];
     }
 
-    /// <summary>π_k.</summary>
+    /// <summary>π_k; for a gated mixture, the average of π_k(x_n) over the training rows.</summary>
     public double[] Weights { get; }
 
-    /// <summary>log π_k (−∞ for an empty component under maximum likelihood).</summary>
+    /// <summary>log π_k (−∞ for an empty component under maximum likelihood); 0 for a gated mixture, whose log π_k(x_n) the gating adds per row.</summary>
     public double[] LogWeights { get; }
+
+    /// <summary>The gating coefficients V (P × K, frame coordinates), or null without a gating network.</summary>
+    public double[]? Gating { get; }
 
     /// <summary>One state per block, in the model's block order.</summary>
     public BlockState[] Blocks { get; }

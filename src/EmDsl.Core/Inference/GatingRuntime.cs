@@ -1,0 +1,183 @@
+using EmDsl.AutoDiff;
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Numerics;
+
+namespace EmDsl.Inference;
+
+/// <summary>
+/// The gating network of a mixture of experts during a fit: log π_k(x_n) = (z_n V)_k − log Σ_l exp((z_n V)_l),
+/// with z_n the design in its <see cref="CovariateFrame"/> and V (P × K, row-major) whose column 0 is fixed at 0.
+/// Its M-step maximises Σ_n Σ_k r_nk log π_k(x_n) + log p(V), a softmax regression on soft labels with no
+/// closed form, by generalized-EM ascent (<see cref="GeneralizedEm"/>); the gradient comes from the autodiff
+/// over the whole design.
+/// </summary>
+internal sealed class GatingRuntime
+{
+    private readonly Gating _gating;
+    private readonly CovariateFrame _frame;
+    private readonly double[] _z;
+    private readonly double[]? _sampleWeights;
+    private readonly double[] _precisions;
+
+    public GatingRuntime(Gating gating, int components, DataMatrix data, double[]? sampleWeights)
+    {
+        _gating = gating;
+        Components = components;
+        _frame = CovariateFrame.Create(data, gating.Covariates, intercept: true, sampleWeights ?? ReadOnlySpan<double>.Empty, "The gating network");
+        _z = _frame.Design(data);
+        _sampleWeights = sampleWeights;
+        _precisions = gating.Prior is null ? new double[_frame.Size] : _frame.FramePrecisions(gating.Prior.Precision);
+    }
+
+    public int Components { get; }
+
+    /// <summary>P: the design's width.</summary>
+    public int Size => _frame.Size;
+
+    private int Rows => _z.Length / Size;
+
+    /// <summary>Scratch per row for <see cref="AddTerms"/>.</summary>
+    public int ScratchPerRow => Size + Components;
+
+    public void Validate(DataMatrix data)
+    {
+        foreach (var c in _gating.Covariates)
+            if (c >= data.Columns)
+                throw new ArgumentException($"The gating network reads covariate column {c}, but the data has {data.Columns} column{(data.Columns == 1 ? "" : "s")} (0..{data.Columns - 1}).");
+    }
+
+    /// <summary>Adds log π_k(x_n) to the rows × K log-joint of rows [start, start + rows).</summary>
+    public void AddTerms(DataMatrix data, int start, int rows, double[] v, Span<double> logJoint, Span<double> scratch)
+    {
+        int p = Size, k0 = Components;
+        var z = scratch.Slice(0, rows * p);
+        var g = scratch.Slice(rows * p, rows * k0);
+        _frame.Fill(data, start, rows, z);
+        ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, z, p, v, k0, 0.0, g, k0);
+        for (int i = 0; i < rows; i++)
+        {
+            var row = g.Slice(i * k0, k0);
+            double lse = LogSpace.LogSumExp(row);
+            for (int k = 0; k < k0; k++) logJoint[i * k0 + k] += row[k] - lse;
+        }
+    }
+
+    /// <summary>
+    /// The gating M-step from weighted responsibilities (rows × K). From <paramref name="previous"/> it takes
+    /// ascent steps that only raise the objective; without one (initialisation) it starts from the intercepts
+    /// log(R_k / R_0) and ascends further.
+    /// </summary>
+    public double[] MStep(double[] responsibilities, ReadOnlySpan<double> counts, double[]? previous, MStepContext context)
+    {
+        int p = Size, k0 = Components, free = k0 - 1;
+        var start = new double[p * free];
+        if (previous is not null)
+        {
+            for (int j = 0; j < p; j++)
+                for (int k = 1; k < k0; k++) start[j * free + k - 1] = previous[j * k0 + k];
+        }
+        else
+        {
+            double c0 = Math.Max(counts[0], 1e-300);
+            for (int k = 1; k < k0; k++) start[k - 1] = Math.Clamp(Math.Log(Math.Max(counts[k], 1e-300) / c0), -30, 30);
+        }
+        var z = Var.Constant(_z, Rows, p);
+        var r = Var.Constant(responsibilities, Rows, k0);
+        var zero = Var.Constant(new double[p], p, 1);
+        var precision = Var.Constant(_precisions, p, 1);
+        Func<Var, Var> q = w =>
+        {
+            var v = Var.ConcatColumns(zero, w);
+            return (r * z.MatMul(v).LogSoftmaxRows()).Sum() - 0.5 * (precision * w.Square()).Sum();
+        };
+        var options = context.Options.MStepOptimizer;
+        if (previous is null) options = options with { MaxIterations = Math.Max(options.MaxIterations, 200) };
+        var result = GeneralizedEm.Ascend(q, start, p, free, options);
+        if (previous is not null && !result.Improved)
+            context.Log.Add(FitEventKind.MStepRejected, "gating", null, $"no step raised the expected complete-data objective ({result.StopReason}); previous parameters kept");
+        return Expand(result.Point);
+    }
+
+    /// <summary>P × (K − 1) free coefficients → P × K with column 0 zero.</summary>
+    private double[] Expand(double[] w)
+    {
+        int p = Size, k0 = Components, free = k0 - 1;
+        var v = new double[p * k0];
+        for (int j = 0; j < p; j++)
+            for (int k = 1; k < k0; k++) v[j * k0 + k] = w[j * free + k - 1];
+        return v;
+    }
+
+    /// <summary>The training rows' average gating probabilities (weighted): the marginal mixing weights.</summary>
+    public double[] AverageWeights(double[] v)
+    {
+        int n = Rows, p = Size, k0 = Components;
+        var avg = new double[k0];
+        var g = new double[k0];
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double w = _sampleWeights is null ? 1 : _sampleWeights[i];
+            if (w == 0) continue;
+            var zi = _z.AsSpan(i * p, p);
+            for (int k = 0; k < k0; k++)
+            {
+                double s = 0;
+                for (int j = 0; j < p; j++) s += zi[j] * v[j * k0 + k];
+                g[k] = s;
+            }
+            double lse = LogSpace.LogSumExp(g);
+            for (int k = 0; k < k0; k++) avg[k] += w * Math.Exp(g[k] - lse);
+            total += w;
+        }
+        for (int k = 0; k < k0; k++) avg[k] /= total;
+        return avg;
+    }
+
+    /// <summary>Σ_{k ≥ 1} log p(slopes of component k) under the gating's prior (0 without one).</summary>
+    public double LogPrior(double[] v) =>
+        _gating.Prior is null ? 0 : Enumerable.Range(1, Components - 1).Sum(k => _gating.Prior.LogDensity(Coefficients(v, k).Slopes));
+
+    /// <summary>The user's coefficients of component k (component 0 is the reference: all zero).</summary>
+    public RegressionParameters Coefficients(double[] v, int k)
+    {
+        int p = Size, k0 = Components;
+        var column = new double[p];
+        for (int j = 0; j < p; j++) column[j] = v[j * k0 + k];
+        var user = _frame.ToUser(column);
+        return new RegressionParameters(user.Intercept, user.Slopes);
+    }
+
+    /// <summary>V from the user's per-component coefficients; component 0 must be the zero reference.</summary>
+    public double[] FromCoefficients(IReadOnlyList<RegressionParameters> coefficients)
+    {
+        int p = Size, k0 = Components;
+        if (coefficients.Count != k0)
+            throw new ArgumentException($"{coefficients.Count} gating coefficient records given; the mixture has {k0} components.");
+        var first = coefficients[0];
+        if (first.Intercept != 0 || first.Slopes.Any(s => s != 0))
+            throw new ArgumentException("Gating component 0 is the reference: its intercept and slopes must be 0.");
+        var v = new double[p * k0];
+        for (int k = 1; k < k0; k++)
+        {
+            var gamma = _frame.FromUser(coefficients[k].Intercept, coefficients[k].Slopes, $"Gating coefficients of component {k}");
+            for (int j = 0; j < p; j++) v[j * k0 + k] = gamma[j];
+        }
+        return v;
+    }
+
+    /// <summary>V whose weights are <paramref name="weights"/> everywhere: intercepts log(π_k / π_0), slopes 0.</summary>
+    public double[] FromWeights(IReadOnlyList<double> weights)
+    {
+        int p = Size, k0 = Components;
+        if (!(weights[0] > 0)) throw new ArgumentException("A gated mixture's initial weight of component 0 (the reference) must be > 0.");
+        var v = new double[p * k0];
+        for (int k = 1; k < k0; k++)
+        {
+            if (!(weights[k] > 0)) throw new ArgumentException($"A gated mixture's initial weights must be > 0; component {k} has {weights[k]}.");
+            v[k] = Math.Log(weights[k] / weights[0]);
+        }
+        return v;
+    }
+}

@@ -1,0 +1,40 @@
+using EmDsl.AutoDiff;
+using EmDsl.Optimization;
+
+namespace EmDsl.Inference;
+
+/// <summary>The outcome of one generalized-EM ascent of an M-step objective.</summary>
+/// <param name="Point">The accepted parameters (the start when no step raised the objective).</param>
+/// <param name="Value">The objective at <paramref name="Point"/>.</param>
+/// <param name="StartValue">The objective at the start (the previous parameters).</param>
+/// <param name="StopReason">Why the optimiser stopped.</param>
+internal sealed record AscentResult(double[] Point, double Value, double StartValue, string StopReason)
+{
+    /// <summary>Whether the objective rose.</summary>
+    public bool Improved => Value > StartValue;
+}
+
+/// <summary>
+/// Generalized EM (seed 001, "Generalized EM"): where the M-step has no closed form, any step that raises the
+/// expected complete-data objective Q keeps EM's guarantee. This helper ascends a Q written with the autodiff
+/// operations, from the previous parameters, with the optimiser the options name; the optimiser accepts only
+/// increases, so the result never lowers Q.
+/// </summary>
+internal static class GeneralizedEm
+{
+    /// <summary>Ascends <paramref name="objective"/> over a rows × cols parameter array starting at <paramref name="start"/>.</summary>
+    public static AscentResult Ascend(Func<Var, Var> objective, double[] start, int rows, int cols, OptimizerOptions options)
+    {
+        double startValue = Differentiation.Value(objective, start, rows, cols);
+        if (!double.IsFinite(startValue)) throw new InvalidOperationException($"The M-step objective is {startValue} at the previous parameters.");
+        var result = Maximizer.Maximize((point, gradient) =>
+        {
+            var g = Differentiation.ValueAndGradient(objective, point, rows, cols);
+            g.Gradient.CopyTo(gradient, 0);
+            return g.Value;
+        }, start, options);
+        return result.Value >= startValue
+            ? new AscentResult(result.Point, result.Value, startValue, result.StopReason)
+            : new AscentResult((double[])start.Clone(), startValue, startValue, result.StopReason);
+    }
+}
