@@ -3,6 +3,7 @@
 //
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -17,6 +18,11 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "gemm")
 {
     EmDsl.Bench.GemmBench.Run();
+    return;
+}
+if (args.Length > 0 && args[0] == "autodiff")
+{
+    EmDsl.Bench.AutoDiffBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000);
     return;
 }
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;

@@ -209,8 +209,8 @@ internal static class Kernels
     }
 
     /// <summary>
-    /// y = sign·softplus(sign·x) with softplus(z) = max(z, 0) + log1p(e^{−|z|}): never overflows, full relative
-    /// precision for very negative z. sign = +1 gives softplus, sign = −1 gives log σ(x) = −softplus(−x).
+    /// y = softplus(x) = max(x, 0) + log1p(e^{−|x|}), or with <paramref name="logSigmoid"/> y = log σ(x) = −softplus(−x)
+    /// = min(x, 0) − log1p(e^{−|x|}): never overflows, full relative precision in the exponentially small tails.
     /// </summary>
     public static void Softplus(ReadOnlySpan<double> x, Span<double> y, bool logSigmoid)
     {
