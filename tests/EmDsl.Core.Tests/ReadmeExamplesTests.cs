@@ -1,3 +1,4 @@
+using EmDsl.AutoDiff;
 using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Families;
@@ -62,5 +63,53 @@ public class ReadmeExamplesTests
             Assert.Equal(0.7 + 0.3 / 4, fit.Parameters(region)[k].Probabilities[g], 0.08);
             for (int j = 0; j < 3; j++) Assert.Equal(vitalsMean[g][j], fit.Parameters(vitals)[k].Mean[j], 0.12);
         }
+    }
+
+    [Fact]
+    public void DeclaredFamilyFromTheReadmeFitsOldFaithfulWaitingTimes()
+    {
+        var data = OldFaithfulReferenceTests.OldFaithful();
+
+        // --- as in README.md ---
+        var inverseGaussian = DeclaredFamily.Declare("inverse Gaussian", dimension: 1,
+                statistics: x => Var.ConcatColumns(x, 1.0 / x),
+                logNormalizer: eta => -2 * (eta.Columns(0, 1) * eta.Columns(1, 1)).Sqrt() - 0.5 * (-2 * eta.Columns(1, 1)).Log(),
+                natural: NaturalDomain.Coordinates(NaturalConstraint.Negative, NaturalConstraint.Negative))
+            .WithLogBaseMeasure(x => -0.5 * Math.Log(2 * Math.PI) - 1.5 * x.Log())
+            .WithSupport(ColumnSupport.Positive)
+            .WithMeanDomain(m => m[0] > 0 && m[0] * m[1] > 1) // E[x]·E[1/x] > 1 (Jensen)
+            .Build();
+
+        var waiting = Blocks.FromFamily("waiting", [1], inverseGaussian);
+        var fit = Mixture.WithComponents(2).Observe(waiting).Build().Fit(data, FitOptions.Default with { Restarts = 5, Seed = 1 });
+        // --- end ---
+
+        var gaussian = Mixture.WithComponents(2).Observe(Blocks.Gaussian("waiting", [1])).Build().Fit(data, FitOptions.Default with { Restarts = 5, Seed = 1 });
+        Assert.Equal(2093.4, fit.BayesianInformationCriterion, 0.05);
+        Assert.Equal(2096.0, gaussian.BayesianInformationCriterion, 0.05);
+        var means = fit.Parameters(waiting).Select(p => Math.Sqrt(p.Natural[1] / p.Natural[0])).Order().ToArray();
+        Assert.Equal(55.2, means[0], 0.1);
+        Assert.Equal(80.4, means[1], 0.1);
+    }
+
+    [Fact]
+    public void MixtureOfExpertsFromTheReadmeRunsOnThePatentData()
+    {
+        // flexmix's patent data: columns Patents, lgRD, RDS (tests/fixtures/r_patent.csv).
+        var data = DataMatrix.ReadCsv(Path.Combine(AppContext.BaseDirectory, "fixtures", "r_patent.csv"));
+
+        // --- as in README.md ---
+        var expert = Blocks.PoissonRegression("patents", response: 0, covariates: [1]);
+        var model = Mixture.WithComponents(3).Observe(expert).GatedBy([2]).Build();
+        var fit = model.Fit(data);
+        IReadOnlyList<RegressionParameters> experts = fit.Parameters(expert);   // Intercept, Slopes per component
+        IReadOnlyList<RegressionParameters> gating = fit.GatingCoefficients;    // component 0 is all zero
+        // --- end ---
+
+        Assert.Equal(3, experts.Count);
+        Assert.Equal(new RegressionParameters(0, [0.0]), gating[0]);
+        Assert.False(fit.Diagnostics.ObjectiveEverDecreased);
+        Assert.True(fit.Converged);
+        Assert.Equal(1, fit.Weights.Sum(), 1e-12);
     }
 }

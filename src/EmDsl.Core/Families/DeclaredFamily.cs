@@ -114,6 +114,15 @@ public sealed record FamilyDeclaration(string Name, int Dimension, Func<Var, Var
     /// <summary>Whether expected statistics μ lie in the interior of the mean domain (null: any finite μ is tried).</summary>
     public Func<IReadOnlyList<double>, bool>? MeanDomain { get; init; }
 
+    /// <summary>
+    /// Moves estimated expected statistics safely inside the mean domain, given μ and
+    /// <see cref="Inference.FitOptions.ProbabilityFloor"/> — the declared family's counterpart of the built-in
+    /// families' floors on probabilities and variances (null: μ is used as it is). Without one, a component that
+    /// collapses onto a single value can reach natural parameters so extreme that T(x)·η − A(η) loses every digit;
+    /// with one, the engine takes a projected estimate only when it does not lower the objective.
+    /// </summary>
+    public Func<IReadOnlyList<double>, double, double[]>? MeanProjection { get; init; }
+
     /// <summary>Where the numeric inverse mean map starts (null: u = 0 in the unconstrained coordinates).</summary>
     public IReadOnlyList<double>? Start { get; init; }
 
@@ -128,6 +137,9 @@ public sealed record FamilyDeclaration(string Name, int Dimension, Func<Var, Var
 
     /// <summary>Sets the mean-domain test.</summary>
     public FamilyDeclaration WithMeanDomain(Func<IReadOnlyList<double>, bool> meanDomain) => this with { MeanDomain = meanDomain };
+
+    /// <summary>Sets the mean projection (see <see cref="MeanProjection"/>).</summary>
+    public FamilyDeclaration WithMeanProjection(Func<IReadOnlyList<double>, double, double[]> projection) => this with { MeanProjection = projection };
 
     /// <summary>Sets the starting η of the numeric inverse.</summary>
     public FamilyDeclaration WithStart(params double[] eta) => this with { Start = eta };
@@ -384,8 +396,15 @@ public sealed class DeclaredFamily : ExponentialFamily<NaturalParameters>
         return _declaration.MeanDomain?.Invoke(m) ?? true;
     }
 
-    /// <summary>A declared family knows no floor for its mean parameters: this leaves μ unchanged.</summary>
-    public override void ProjectMeanIntoDomain(Span<double> mean, double floor) { }
+    /// <summary>Applies the declared <see cref="FamilyDeclaration.MeanProjection"/>, if any (otherwise μ is left unchanged).</summary>
+    public override void ProjectMeanIntoDomain(Span<double> mean, double floor)
+    {
+        if (_declaration.MeanProjection is not { } project) return;
+        var projected = project(mean.Slice(0, StatisticCount).ToArray(), floor);
+        if (projected.Length != StatisticCount)
+            throw new InvalidOperationException($"Family '{Name}': the mean projection returned {projected.Length} values; expected {StatisticCount}.");
+        projected.CopyTo(mean);
+    }
 
     // ---- usual parameters ----
 

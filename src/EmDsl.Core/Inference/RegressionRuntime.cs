@@ -155,7 +155,15 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             }
             else w = Column(weights, g, g0);
             double? priorVariance = previous?.Natural[group[0] * _width + _p];
-            if (!TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out var gamma, out double variance, out string reason))
+            if (!TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out var gamma, out double variance, out string reason)
+                && previous is null && component is not null
+                && TryWeightedLeastSquares(Pooled(weights, g0), null, context.Options.CovarianceFloor, out gamma, out variance, out _))
+            {
+                // An initial cluster too small for its regression starts from the regression on all rows, as an empty one does.
+                context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the regression on all rows");
+                reason = "";
+            }
+            if (reason.Length > 0)
             {
                 if (previous is null)
                     throw new InvalidOperationException($"{_who}: cannot estimate the initial regression of {(component is null ? "the shared parameters" : $"component {component}")}: {reason}.");

@@ -103,6 +103,9 @@ internal static class DeclaredFamilies
             .WithLogBaseMeasure(x => -0.5 * Math.Log(2 * Math.PI) - 1.5 * x.Log())
             .WithSupport(ColumnSupport.Positive)
             .WithMeanDomain(m => m[0] > 0 && m[1] * m[0] > 1)
+            // Keeps λ ≤ 10⁶ μ: a component collapsing onto one value stops there instead of at a spike whose
+            // natural parameters (≈ −λ/2) would make T(x)·η − A(η) cancel catastrophically.
+            .WithMeanProjection((m, _) => [m[0], Math.Max(m[1], (1 + 1e-6) / m[0])])
             .WithSampler((eta, r) => [MathNet.Numerics.Distributions.InverseGaussian.Sample(r, Math.Sqrt(eta[1] / eta[0]), -2 * eta[1])])
             .Build();
 
