@@ -128,4 +128,32 @@ public class RReferenceTests(ITestOutputHelper output)
             if (k > 0) Compare($"gating {k} coefficients", gating[k], gatingSe[k], RegressionData.Coefficients(fit.GatingCoefficients[k]));
         }
     }
+
+    /// <summary>
+    /// Two responses driven by one latent class: a Poisson regression and a logistic regression of NPreg's binary
+    /// response (which alone would not identify a mixture), as flexmix fits them with a list of models. The
+    /// fixture's maximum is local (the likelihood also rises towards a step-shaped logistic curve); EM from the
+    /// same partition reaches the same one.
+    /// </summary>
+    [Fact]
+    public void JointPoissonAndLogisticMixtureAgreesWithFlexmix()
+    {
+        var c = Case("joint_npreg");
+        var (data, header) = Load(c);
+        int x = Array.IndexOf(header, "x");
+        var counts = Blocks.PoissonRegression("yp", Array.IndexOf(header, "yp"), [x]);
+        var binary = Blocks.LogisticRegression("yb", Array.IndexOf(header, "yb"), [x]);
+        var fit = Mixture.WithComponents(2).Observe(counts, binary).Build().Fit(data, FromPartition(c, data.Rows));
+        var mle = c.GetProperty("mle");
+        CompareLogLikelihood(mle, fit);
+        var poisson = Matrix(mle.GetProperty("poisson_coefficients"));
+        var poissonSe = Matrix(mle.GetProperty("poisson_coefficient_standard_errors"));
+        var logistic = Matrix(mle.GetProperty("logistic_coefficients"));
+        var logisticSe = Matrix(mle.GetProperty("logistic_coefficient_standard_errors"));
+        for (int k = 0; k < 2; k++)
+        {
+            Compare($"component {k} Poisson coefficients", poisson[k], poissonSe[k], RegressionData.Coefficients(fit.Parameters(counts)[k]));
+            Compare($"component {k} logistic coefficients", logistic[k], logisticSe[k], RegressionData.Coefficients(fit.Parameters(binary)[k]));
+        }
+    }
 }
