@@ -4,6 +4,8 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- regression [rows] [iterations] [export-dir]
+//        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -23,6 +25,11 @@ if (args.Length > 0 && args[0] == "gemm")
 if (args.Length > 0 && args[0] == "autodiff")
 {
     EmDsl.Bench.AutoDiffBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000);
+    return;
+}
+if (args.Length > 0 && args[0] == "regression")
+{
+    EmDsl.Bench.RegressionBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? args[3] : null);
     return;
 }
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;
