@@ -274,7 +274,7 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
         double e = 0;
         foreach (var v in m) e += Math.Exp(v);
         if (!(e > 1 - floor) || !double.IsFinite(e)) return;
-        double shift = double.LogP1(-floor) - Math.Log(e);
+        double shift = SpecialFunctions.Log1p(-floor) - Math.Log(e);
         for (int i = 0; i < m.Length; i++) m[i] += shift;
         // Rounding may leave the sum a hair above 1 − floor; step down by ulps until it is not.
         e = 0;
