@@ -177,12 +177,14 @@ public sealed class BetaFamily : ExponentialFamily<BetaParameters>
     }
 
     /// <summary>
-    /// Per column, keeps e^a + e^b ≤ 1 − <paramref name="floor"/>: if it is larger, a and b are lowered by the same
-    /// amount (as <see cref="DirichletFamily.ProjectMeanIntoDomain"/> does); interior means are unchanged.
+    /// Per column, keeps e^a + e^b ≤ 1 − √<paramref name="floor"/>: if it is larger, a and b are lowered by the same
+    /// amount (as <see cref="DirichletFamily.ProjectMeanIntoDomain"/> does, and for the same reason), which bounds
+    /// α + β by about 1/√floor (10⁵ at the default floor 1e-10); interior means are unchanged.
     /// </summary>
     public override void ProjectMeanIntoDomain(Span<double> mean, double floor)
     {
-        for (int d = 0; d < Dimension; d++) DirichletFamily.ShrinkMeanLogs(mean.Slice(2 * d, 2), floor);
+        double margin = Math.Sqrt(floor);
+        for (int d = 0; d < Dimension; d++) DirichletFamily.ShrinkMeanLogs(mean.Slice(2 * d, 2), margin);
     }
 
     // ---- usual parameters ----

@@ -263,18 +263,25 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
     }
 
     /// <summary>
-    /// Keeps Σ e^{m_i} ≤ 1 − <paramref name="floor"/>: if it is larger, every mean log is lowered by the same
-    /// amount log((1 − floor)/Σ e^{m_i}) (the geometric means shrink in proportion); interior means are unchanged.
+    /// Keeps Σ e^{m_i} ≤ 1 − √<paramref name="floor"/>: if it is larger, every mean log is lowered by the same amount
+    /// log((1 − √floor)/Σ e^{m_i}) (the geometric means shrink in proportion), which bounds Σα by about D/(2√floor)
+    /// (D·5·10⁴ at the default floor 1e-10); interior means are unchanged.
+    /// A component on one distinct row has no maximum-likelihood estimate; this margin bounds its concentrations, and
+    /// a wider bound would let the engine's log densities η·T(x) − A(η) lose more than ~1e-10 to rounding. Lower
+    /// <c>FitOptions.ProbabilityFloor</c> to allow larger concentrations.
     /// </summary>
-    public override void ProjectMeanIntoDomain(Span<double> mean, double floor) => ShrinkMeanLogs(mean.Slice(0, Dimension), floor);
+    public override void ProjectMeanIntoDomain(Span<double> mean, double floor) => ShrinkMeanLogs(mean.Slice(0, Dimension), Math.Sqrt(floor));
 
-    /// <summary>The projection of <see cref="ProjectMeanIntoDomain"/> for one group of mean logs (shared with the Beta family).</summary>
-    internal static void ShrinkMeanLogs(Span<double> m, double floor)
+    /// <summary>
+    /// Lowers all mean logs by one common amount so that Σ e^{m_i} ≤ 1 − <paramref name="margin"/> (and &lt; 1 after
+    /// rounding); the projection of <see cref="ProjectMeanIntoDomain"/>, shared with the Beta family.
+    /// </summary>
+    internal static void ShrinkMeanLogs(Span<double> m, double margin)
     {
         double e = 0;
         foreach (var v in m) e += Math.Exp(v);
-        if (!(e > 1 - floor) || !double.IsFinite(e)) return;
-        double shift = SpecialFunctions.Log1p(-floor) - Math.Log(e);
+        if (!(e > 1 - margin) || !double.IsFinite(e)) return;
+        double shift = SpecialFunctions.Log1p(-margin) - Math.Log(e);
         for (int i = 0; i < m.Length; i++) m[i] += shift;
         // Rounding may leave the sum a hair above 1 − floor; step down by ulps until it is not.
         e = 0;

@@ -233,16 +233,20 @@ public sealed class VonMisesFamily : ExponentialFamily<VonMisesParameters>
     }
 
     /// <summary>
-    /// Per column, shrinks the mean resultant vector toward 0 so that R̄ ≤ 1 − <paramref name="floor"/> (κ stays below
-    /// about 1/(2·floor)); the direction and interior means are unchanged.
+    /// Per column, shrinks the mean resultant vector toward 0 so that R̄ ≤ 1 − √<paramref name="floor"/> (κ stays below
+    /// about 1/(2√floor), 5·10⁴ at the default floor 1e-10); the direction and interior means are unchanged.
+    /// A component on one distinct angle has no maximum-likelihood κ; this margin bounds it, and a wider bound would
+    /// let the engine's log densities η·T(x) − A(η) lose more than ~1e-10 to rounding. Lower
+    /// <c>FitOptions.ProbabilityFloor</c> to allow larger concentrations.
     /// </summary>
     public override void ProjectMeanIntoDomain(Span<double> mean, double floor)
     {
+        double margin = Math.Sqrt(floor);
         for (int d = 0; d < Dimension; d++)
         {
             double c = mean[2 * d], s = mean[2 * d + 1], rbar = double.Hypot(c, s);
-            if (!(rbar > 1 - floor) || !double.IsFinite(rbar)) continue;
-            double scale = (1 - floor) / rbar;
+            if (!(rbar > 1 - margin) || !double.IsFinite(rbar)) continue;
+            double scale = (1 - margin) / rbar;
             mean[2 * d] = c * scale;
             mean[2 * d + 1] = s * scale;
             while (!(double.Hypot(mean[2 * d], mean[2 * d + 1]) < 1))

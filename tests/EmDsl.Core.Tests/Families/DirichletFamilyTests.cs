@@ -53,6 +53,9 @@ internal sealed class DirichletOracle(int dimension) : FamilyOracle
 
     public override double[] MeanCandidate(Random r) =>
         r.Vector(Dimension, -4, 0.2).Select(v => r.Next(8) == 0 ? BernoulliOracle.Pick(r, double.NaN, double.NegativeInfinity, double.PositiveInfinity) : v).ToArray();
+
+    /// <summary>One row has no maximum-likelihood Dirichlet: two distinct rows are needed for an M-step with a maximum.</summary>
+    public override int MinimumSampleSize => 2;
 }
 
 public class DirichletFamilyTests : ConjugateFamilyLawTests<DirichletFamilyTests, int, DirichletParameters>, IFamilyConfigurations<int>
@@ -166,8 +169,8 @@ public class DirichletFamilyTests : ConjugateFamilyLawTests<DirichletFamilyTests
     }
 
     /// <summary>
-    /// ProjectMeanIntoDomain makes Σ e^{m_i} ≤ 1 − floor (strictly below 1) by one common shift, leaving interior means
-    /// unchanged; the shifted mean inverts to finite concentrations.
+    /// ProjectMeanIntoDomain makes Σ e^{m_i} ≤ 1 − √floor (strictly below 1) by one common shift, leaving interior means
+    /// unchanged; the shifted mean inverts to finite concentrations, Σα below about D/(2√floor).
     /// </summary>
     [Theory, MemberData(nameof(Configurations))]
     public void ProjectMeanIntoDomainKeepsMeansInterior(int d)
@@ -176,24 +179,25 @@ public class DirichletFamilyTests : ConjugateFamilyLawTests<DirichletFamilyTests
         PropertyChecks.ForAll(Gens.Seed.ToArbitrary(), seed =>
         {
             var r = new Random(seed);
-            double floor = Math.Pow(10, -r.Uniform(2, 12));
+            double floor = Math.Pow(10, -r.Uniform(2, 14)), margin = Math.Sqrt(floor);
             var p = r.ProbabilityVector(d);
-            double stretch = BernoulliOracle.Pick(r, 1, 1 + 1e-13, 1 - floor / 2, 1.3, r.Uniform(0.2, 0.99));
+            double stretch = BernoulliOracle.Pick(r, 1, 1 + 1e-13, 1 - margin / 2, 1 - margin * 2, 1.3, r.Uniform(0.2, 0.99));
             var mean = p.Select(v => Math.Log(v * stretch)).ToArray();
             var projected = (double[])mean.Clone();
             f.ProjectMeanIntoDomain(projected, floor);
             double e = projected.Sum(v => Math.Exp(v));
             Assert.True(f.IsMeanParameter(projected) && e < 1, $"Σe^m = {e} after projecting {Fmt.V(mean)} (floor {floor})");
-            if (mean.Sum(v => Math.Exp(v)) <= 1 - floor) Assert.Equal(mean, projected);
+            if (mean.Sum(v => Math.Exp(v)) <= 1 - margin) Assert.Equal(mean, projected);
             else
             {
-                Approx.Equal(1 - floor, e, 1e-14, 0, "Σe^m after the shift");
+                Approx.Equal(1 - margin, e, 1e-14, 0, "Σe^m after the shift");
                 double shift = projected[0] - mean[0];
                 for (int i = 1; i < d; i++) Approx.Equal(shift, projected[i] - mean[i], 0, 1e-14, "common shift");
             }
             var eta = new double[d];
             f.InverseMeanMap(projected, eta);
             Assert.True(f.IsNaturalParameter(eta), $"η = {Fmt.V(eta)}");
+            Assert.True(eta.Sum() + d <= d / margin, $"Σα = {eta.Sum() + d} above D/√floor");
         }, FamilyLaws.Cases);
     }
 
