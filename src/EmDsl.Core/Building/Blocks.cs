@@ -19,7 +19,7 @@ public enum CovarianceType
 }
 
 /// <summary>Factories for observed blocks. Each returns an immutable declaration that is also a typed handle.</summary>
-public static class Blocks
+public static partial class Blocks
 {
     /// <summary>
     /// A D-dimensional Gaussian block over <paramref name="columns"/>; see <see cref="GaussianFamily"/> for the
