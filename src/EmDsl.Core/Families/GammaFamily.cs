@@ -220,15 +220,20 @@ public sealed class GammaFamily : ExponentialFamily<GammaParameters>
 
     /// <summary>
     /// Per column, raises the mean to at least <paramref name="floor"/> and lowers the mean log to at most
-    /// log(mean) − <paramref name="floor"/>, so the shape stays below about 1/(2·floor); interior means are unchanged.
+    /// log(mean) − √<paramref name="floor"/>, so the shape stays below about 1/(2√floor) + 1/6 (5·10⁴ at the default
+    /// floor 1e-10); interior means are unchanged.
+    /// A component on one distinct value has no maximum-likelihood estimate; this margin bounds its shape, and a wider
+    /// bound would let the engine's log densities η·T(x) − A(η) lose more than ~1e-10 to rounding. Lower
+    /// <c>FitOptions.ProbabilityFloor</c> to allow larger shapes.
     /// </summary>
     public override void ProjectMeanIntoDomain(Span<double> mean, double floor)
     {
+        double margin = Math.Sqrt(floor);
         for (int d = 0; d < Dimension; d++)
         {
             double m = Math.Max(mean[2 * d], floor);
             mean[2 * d] = m;
-            mean[2 * d + 1] = Math.Min(mean[2 * d + 1], Math.Log(m) - floor);
+            mean[2 * d + 1] = Math.Min(mean[2 * d + 1], Math.Log(m) - margin);
         }
     }
 

@@ -74,7 +74,9 @@ public sealed record FitOptions
     /// <summary>
     /// Smallest probability or rate an M-step may produce for a discrete or positive family (default 1e-10):
     /// a Bernoulli probability of exactly 0 or 1, a category never seen, or a Poisson rate of 0 would have an
-    /// infinite natural parameter. Estimates below the floor are raised to it.
+    /// infinite natural parameter. Estimates below the floor are raised to it. The Gamma, Beta, Dirichlet and von
+    /// Mises families keep their mean statistics √floor inside their mean domain instead (bounding a shape or
+    /// concentration by about 1/(2√floor), 5·10⁴ at the default; each family's ProjectMeanIntoDomain says how).
     /// </summary>
     public double ProbabilityFloor { get; init; } = 1e-10;
 

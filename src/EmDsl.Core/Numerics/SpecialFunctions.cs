@@ -187,6 +187,31 @@ public static class SpecialFunctions
         return s - LogGamma(total);
     }
 
+    /// <summary>
+    /// log(1 + x) for x &gt; −1, accurate to a few ulps for tiny x too (Goldberg's correction log(u)·x/(u − 1) with
+    /// u = 1 + x). .NET's double.LogP1 evaluates log(1 + x) directly, which keeps only ~|log₁₀ x| − 16 digits of
+    /// a tiny x (8e-8 relative error at x = 1e-10).
+    /// </summary>
+    public static double Log1p(double x)
+    {
+        double u = 1 + x;
+        if (u == 1) return x;
+        if (double.IsPositiveInfinity(u) || u <= 0) return Math.Log(u);
+        return Math.Log(u) * x / (u - 1);
+    }
+
+    /// <summary>
+    /// e^x − 1, accurate to a few ulps for tiny x too (Kahan's correction (u − 1)·x/log u with u = e^x); .NET's
+    /// double.ExpM1 evaluates e^x − 1 directly.
+    /// </summary>
+    public static double ExpM1(double x)
+    {
+        if (Math.Abs(x) >= 0.5) return Math.Exp(x) - 1;
+        double u = Math.Exp(x);
+        if (u == 1) return x;
+        return (u - 1) * x / Math.Log(u);
+    }
+
     /// <summary>log(1 + exp(x)) without overflow.</summary>
     public static double Log1pExp(double x) => x > 0 ? x + Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x));
 
