@@ -137,6 +137,19 @@ internal readonly struct LogGammaOp : IUnaryOp
     }
 }
 
+internal readonly struct LogBesselI0Op : IUnaryOp
+{
+    public static void Forward(ReadOnlySpan<double> x, Span<double> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = SpecialFunctions.LogBesselI0(x[i]);
+    }
+
+    public static void Backward(ReadOnlySpan<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx, Span<double> s)
+    {
+        for (int i = 0; i < x.Length; i++) gx[i] += g[i] * Math.Sign(x[i]) * SpecialFunctions.BesselRatioI1I0(Math.Abs(x[i]), out _);
+    }
+}
+
 internal readonly struct DigammaOp : IUnaryOp
 {
     public static void Forward(ReadOnlySpan<double> x, Span<double> y)
@@ -187,6 +200,12 @@ public sealed partial class Var
 
     /// <summary>Elementwise digamma ψ(x) for x &gt; 0 (<see cref="SpecialFunctions.Digamma"/>). Gradient: upstream ∘ ψ₁(x) (<see cref="SpecialFunctions.Trigamma"/>).</summary>
     public Var Digamma() => Unary<DigammaOp>();
+
+    /// <summary>
+    /// Elementwise log I₀(x), the log of the modified Bessel function of order 0 (the von Mises normaliser), without
+    /// overflow (<see cref="SpecialFunctions.LogBesselI0"/>). Gradient: upstream ∘ I₁(x)/I₀(x).
+    /// </summary>
+    public Var LogBesselI0() => Unary<LogBesselI0Op>();
 
     /// <summary>
     /// Elementwise x^exponent (IEEE <see cref="Math.Pow"/>: NaN for negative x with a non-integer exponent).

@@ -97,11 +97,12 @@ public sealed record FitOptions
 
     /// <summary>
     /// The optimiser of generalized-EM M-steps, where no closed form exists (logistic and Poisson regressions,
-    /// the gating of a mixture of experts): L-BFGS with a line search by default, at most 25 inner iterations per
-    /// M-step (200 for the very first estimate). A step is accepted only when the M-step objective (with its log
+    /// the gating of a mixture of experts): L-BFGS with a line search by default, at most 5 inner iterations per
+    /// M-step (200 for the very first estimate). A partial M-step is enough for generalized EM; on 10⁵ rows, 5 inner
+    /// iterations reached convergence 2–4× sooner than 25 (bench/EmDsl.Bench -- regression). A step is accepted only when the M-step objective (with its log
     /// prior) rises, so any setting keeps the objective monotone; more inner iterations mean fewer EM iterations.
     /// </summary>
-    public OptimizerOptions MStepOptimizer { get; init; } = new() { MaxIterations = 25 };
+    public OptimizerOptions MStepOptimizer { get; init; } = new() { MaxIterations = 5 };
 
     internal void Validate()
     {

@@ -46,6 +46,7 @@ public class ArrayOpGradientTests
         ["Cos"] = Elementwise(-4, 4, x => x.Cos(), Math.Cos),
         ["LogGamma"] = Elementwise(0.2, 8, x => x.LogGamma(), SpecialFunctions.GammaLn),
         ["Digamma"] = Elementwise(0.2, 8, x => x.Digamma(), SpecialFunctions.DiGamma),
+        ["LogBesselI0"] = Elementwise(-30, 30, x => x.LogBesselI0(), v => Math.Log(SpecialFunctions.BesselI0(v))),
         ["Sum"] = new(-3, 3, x => x.Sum(), m => new[,] { { m.Cast<double>().Sum() } }),
         ["Mean"] = new(-3, 3, x => x.Mean(), m => new[,] { { m.Cast<double>().Average() } }),
         ["ColumnSums"] = new(-3, 3, x => x.ColumnSums(), m => Matrices.Build(1, Cols(m), (_, j) => Enumerable.Range(0, Rows(m)).Sum(i => m[i, j]))),

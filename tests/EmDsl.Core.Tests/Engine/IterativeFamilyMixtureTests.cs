@@ -30,7 +30,7 @@ public class IterativeFamilyMixtureTests(ITestOutputHelper output)
     /// </summary>
     private void Recovers<TParameters>(Block<TParameters> block, TParameters[] truth, double firstWeight, int seed)
     {
-        var family = block.Family;
+        var family = (ExponentialFamily<TParameters>)block.Family;
         var eta = truth.Select(family.ToNatural).ToArray();
         var random = new Random(seed);
         var rows = new double[Rows][];

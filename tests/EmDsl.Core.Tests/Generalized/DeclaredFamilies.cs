@@ -91,6 +91,61 @@ internal static class DeclaredFamilies
             .WithMeanDomain(m => m[0] > 0 && m[1] > 0 && m[0] + m[1] < 1)
             .Build();
 
+    /// <summary>Gamma: T = (x, log x), η = (−β, α − 1), A = log Γ(α) − α log β.</summary>
+    public static DeclaredFamily Gamma() =>
+        DeclaredFamily.Declare("declared Gamma", 1,
+                x => Var.ConcatColumns(x, x.Log()),
+                eta => (eta.At(1) + 1).LogGamma() - (eta.At(1) + 1) * (-eta.At(0)).Log(),
+                NaturalDomain.Coordinates(NaturalConstraint.Negative, NaturalConstraint.GreaterThan(-1)))
+            .WithSupport(ColumnSupport.Positive)
+            .WithMeanDomain(m => m[0] > 0 && Math.Log(m[0]) > m[1])
+            .Build();
+
+    /// <summary>Beta: T = (log x, log(1 − x)), η = (α − 1, β − 1), A = log B(α, β).</summary>
+    public static DeclaredFamily Beta() =>
+        DeclaredFamily.Declare("declared Beta", 1,
+                x => Var.ConcatColumns(x.Log(), (1 - x).Log()),
+                eta =>
+                {
+                    Var a = eta.At(0) + 1, b = eta.At(1) + 1;
+                    return a.LogGamma() + b.LogGamma() - (a + b).LogGamma();
+                },
+                NaturalDomain.Coordinates(NaturalConstraint.GreaterThan(-1), NaturalConstraint.GreaterThan(-1)))
+            .WithSupport(ColumnSupport.UnitInterval)
+            .WithMeanDomain(m => m[0] < 0 && m[1] < 0 && Math.Exp(m[0]) + Math.Exp(m[1]) < 1)
+            .Build();
+
+    /// <summary>Dirichlet over 3 columns: T = log x, η = α − 1, A = Σ log Γ(α_i) − log Γ(Σ α_i).</summary>
+    public static DeclaredFamily Dirichlet3() =>
+        DeclaredFamily.Declare("declared Dirichlet", 3,
+                x => x.Log(),
+                eta => (eta + 1).LogGamma().Sum() - (eta + 1).Sum().LogGamma(),
+                NaturalDomain.Coordinates(NaturalConstraint.GreaterThan(-1), NaturalConstraint.GreaterThan(-1), NaturalConstraint.GreaterThan(-1)))
+            .WithSupport(ColumnSupport.UnitInterval)
+            .WithMeanDomain(m => m.All(v => v < 0) && m.Sum(Math.Exp) < 1)
+            .Build();
+
+    /// <summary>Negative binomial with dispersion 3: T = x, η = log p &lt; 0, A = −3 log(1 − e^η), log h = log Γ(x + 3) − log Γ(3) − log x!.</summary>
+    public static DeclaredFamily NegativeBinomial3() =>
+        DeclaredFamily.Declare("declared negative binomial", 1,
+                x => x,
+                eta => -3 * (1 - eta.Exp()).Log().Sum(),
+                NaturalDomain.Coordinates(NaturalConstraint.Negative))
+            .WithLogBaseMeasure(x => (x + 3).LogGamma() - MathNet.Numerics.SpecialFunctions.GammaLn(3) - (x + 1).LogGamma())
+            .WithSupport(ColumnSupport.NonNegativeInteger)
+            .WithMeanDomain(m => m[0] > 0)
+            .Build();
+
+    /// <summary>von Mises: T = (cos x, sin x), η = κ(cos μ, sin μ), A = log 2π + log I₀(|η|).</summary>
+    public static DeclaredFamily VonMises() =>
+        DeclaredFamily.Declare("declared von Mises", 1,
+                x => Var.ConcatColumns(x.Cos(), x.Sin()),
+                eta => Math.Log(2 * Math.PI) + eta.Square().Sum().Sqrt().LogBesselI0(),
+                NaturalDomain.Unconstrained(2))
+            .WithMeanDomain(m => m[0] * m[0] + m[1] * m[1] < 1)
+            .WithStart(0.5, 0.5)
+            .Build();
+
     /// <summary>
     /// The inverse Gaussian (Wald), which EmDsl does not ship: p(x | μ, λ) = √(λ / (2π x³)) exp(−λ(x − μ)² / (2μ²x)).
     /// T = (x, 1/x), η = (−λ/(2μ²), −λ/2), A = −2√(η₁η₂) − ½ log(−2η₂), log h = −½ log 2π − (3/2) log x.

@@ -9,7 +9,8 @@ using static EmDsl.Tests.Engine.EngineFixtures;
 namespace EmDsl.Tests.Generalized;
 
 /// <summary>
-/// Families declared by their log-normalizer: for every built-in family a declared replica's A equals the
+/// Families declared by their log-normalizer: for every built-in family (the Gaussian with full covariance in
+/// 1 and 2 dimensions) a declared replica's A equals the
 /// built-in A, its autodiff ∇A equals the hand-written mean map, and its numeric inverse equals the built-in
 /// (closed-form) inverse; a declared Gaussian fits exactly like the built-in one; a family EmDsl does not ship
 /// (the inverse Gaussian) recovers its parameters; bad declarations are named.
@@ -37,6 +38,15 @@ public class DeclaredFamilyTests
         yield return new("Bernoulli", new BernoulliFamily(1), DeclaredFamilies.Bernoulli(), r => [r.Uniform(-6, 6)]);
         yield return new("Exponential", new ExponentialDistributionFamily(1), DeclaredFamilies.Exponential(), r => [-r.Uniform(0.05, 20)]);
         yield return new("Categorical", new CategoricalFamily(3, CategoricalEncoding.Integer), DeclaredFamilies.Categorical3(), r => r.Vector(2, -4, 4));
+        yield return new("Gamma", new GammaFamily(1), DeclaredFamilies.Gamma(), r => [-r.Uniform(0.2, 5), r.Uniform(-0.5, 8)]);
+        yield return new("Beta", new BetaFamily(1), DeclaredFamilies.Beta(), r => r.Vector(2, -0.5, 5));
+        yield return new("Dirichlet", new DirichletFamily(3), DeclaredFamilies.Dirichlet3(), r => r.Vector(3, -0.5, 5));
+        yield return new("Negative binomial", new NegativeBinomialFamily(1, 3), DeclaredFamilies.NegativeBinomial3(), r => [-r.Uniform(0.05, 3)]);
+        yield return new("von Mises", new VonMisesFamily(1), DeclaredFamilies.VonMises(), r =>
+        {
+            double kappa = r.Uniform(0.1, 20), mu = r.Uniform(-Math.PI, Math.PI);
+            return [kappa * Math.Cos(mu), kappa * Math.Sin(mu)];
+        });
     }
 
     public static TheoryData<string> ReplicaNames()
