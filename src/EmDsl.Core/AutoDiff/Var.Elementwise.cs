@@ -103,24 +103,32 @@ internal readonly struct SqrtOp : IUnaryOp
     }
 }
 
+// Sine and cosine are scalar loops: TensorPrimitives' Sin/Cos give an element different last bits in a vector lane
+// and in the scalar tail, and the taped and forward-only evaluations of one expression were seen to disagree in
+// the last bit on wide rows (CI, managed backend). Math.Sin/Math.Cos give every element one answer.
 internal readonly struct SinOp : IUnaryOp
 {
-    public static void Forward(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Sin(x, y);
+    public static void Forward(ReadOnlySpan<double> x, Span<double> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = Math.Sin(x[i]);
+    }
+
     public static void Backward(ReadOnlySpan<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx, Span<double> s)
     {
-        TensorPrimitives.Cos(x, s);
-        TensorPrimitives.MultiplyAdd(g, s, gx, gx);
+        for (int i = 0; i < x.Length; i++) gx[i] += g[i] * Math.Cos(x[i]);
     }
 }
 
 internal readonly struct CosOp : IUnaryOp
 {
-    public static void Forward(ReadOnlySpan<double> x, Span<double> y) => TensorPrimitives.Cos(x, y);
+    public static void Forward(ReadOnlySpan<double> x, Span<double> y)
+    {
+        for (int i = 0; i < x.Length; i++) y[i] = Math.Cos(x[i]);
+    }
+
     public static void Backward(ReadOnlySpan<double> g, ReadOnlySpan<double> x, ReadOnlySpan<double> y, Span<double> gx, Span<double> s)
     {
-        TensorPrimitives.Sin(x, s);
-        TensorPrimitives.Multiply(s, g, s);
-        TensorPrimitives.Subtract(gx, s, gx);
+        for (int i = 0; i < x.Length; i++) gx[i] -= g[i] * Math.Sin(x[i]);
     }
 }
 

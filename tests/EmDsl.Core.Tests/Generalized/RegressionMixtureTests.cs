@@ -125,6 +125,22 @@ public class RegressionMixtureTests
         }
         // The fit's final log-likelihood is that of the returned parameters.
         Assert.Equal(ll, fit.LogLikelihood, 1e-8 * Math.Abs(ll));
+
+        // New rows go through the training frame of the covariates: responsibilities by hand.
+        var fresh = Experts(50, 99);
+        var proba = fit.PredictProba(fresh);
+        for (int i = 0; i < fresh.Rows; i++)
+        {
+            double y = fresh[i, 0], x = fresh[i, 1];
+            var logits = gating.Select(g => g.LinearPredictor([x])).ToArray();
+            var terms = Enumerable.Range(0, 2).Select(k =>
+            {
+                double mean = experts[k].Coefficients.LinearPredictor([x]), v = experts[k].Variance;
+                return logits[k] - 0.5 * Math.Log(2 * Math.PI * v) - (y - mean) * (y - mean) / (2 * v);
+            }).ToArray();
+            double lse = LogSumExp(terms);
+            for (int k = 0; k < 2; k++) Assert.Equal(Math.Exp(terms[k] - lse), proba[i, k], 1e-10);
+        }
     }
 
     [Fact]
