@@ -30,7 +30,8 @@ let ``Progress of T reports arrive asynchronously on the thread pool`` () =
     let fit = model().Fit(oldFaithful (), FitOptions(Seed = 1), progress = Progress<_>(fun p -> reports.Enqueue p))
     // Progress<T> posts to the captured SynchronizationContext (the thread pool here), so the reports may
     // land after Fit returns: wait for them.
-    Assert.True(SpinWait.SpinUntil((fun () -> reports.Count = fit.ObjectiveTrace.Count), TimeSpan.FromSeconds 10.0))
+    // The deadline only guards against a hang; it is not a speed requirement.
+    Assert.True(SpinWait.SpinUntil((fun () -> reports.Count = fit.ObjectiveTrace.Count), TimeSpan.FromMinutes 5.0))
 
 [<Fact>]
 let ``A cancelled token stops the fit`` () =

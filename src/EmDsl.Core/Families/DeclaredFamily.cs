@@ -228,7 +228,7 @@ public sealed class DeclaredFamily : ExponentialFamily<NaturalParameters>
     public override void SufficientStatistics(ReadOnlySpan<double> x, int rows, Span<double> statistics, int stride, int offset)
     {
         int s = StatisticCount;
-        var t = _declaration.Statistics(Var.Constant(x.Slice(0, rows * Dimension).ToArray(), rows, Dimension));
+        var t = _declaration.Statistics(Var.Wrap(x.Slice(0, rows * Dimension).ToArray(), rows, Dimension));
         if (t.Rows != rows || t.Cols != s)
             throw new InvalidOperationException($"Family '{Name}': T(x) of {rows} row(s) is {t.Rows}×{t.Cols}; expected {rows}×{s}.");
         var values = t.Values;
@@ -248,7 +248,7 @@ public sealed class DeclaredFamily : ExponentialFamily<NaturalParameters>
     public override void AddLogBaseMeasure(ReadOnlySpan<double> x, int rows, Span<double> logBaseMeasure)
     {
         if (_declaration.LogBaseMeasure is null) return;
-        var h = _declaration.LogBaseMeasure(Var.Constant(x.Slice(0, rows * Dimension).ToArray(), rows, Dimension));
+        var h = _declaration.LogBaseMeasure(Var.Wrap(x.Slice(0, rows * Dimension).ToArray(), rows, Dimension));
         if (h.Rows != rows || h.Cols != 1)
             throw new InvalidOperationException($"Family '{Name}': log h(x) of {rows} row(s) is {h.Rows}×{h.Cols}; expected {rows}×1.");
         var values = h.Values;
@@ -318,60 +318,62 @@ public sealed class DeclaredFamily : ExponentialFamily<NaturalParameters>
 
     /// <summary>
     /// Newton's method on ∇A(η) = μ from the optimiser's answer: the optimiser stops when the objective stops
-    /// rising to rounding, which leaves ‖μ − ∇A(η)‖ near √ε; Newton steps η += H⁻¹(μ − ∇A(η)), with H = ∇²A by
-    /// central differences of the autodiff gradient, are taken while they shrink the residual and stay in the
-    /// domain (at most 8). Returns the final max-norm residual; <paramref name="mean"/> receives ∇A(η).
+    /// rising to rounding, which leaves ‖μ − ∇A(η)‖ near √ε; Newton steps η += (∇²A)⁻¹(μ − ∇A(η)) — the
+    /// optimiser's own <see cref="NewtonDirection"/>, whose Hessian comes from central differences of the autodiff
+    /// gradient — are taken while they shrink the residual and stay in the domain (at most 8). Returns the final
+    /// max-norm residual; <paramref name="mean"/> receives ∇A(η).
     /// </summary>
     private double Polish(double[] mu, double[] eta, double[] mean)
     {
         int s = StatisticCount;
-        MeanMap(eta, mean);
-        double residual = MaxDifference(mu, mean);
-        var hessian = new double[s * s];
+        var domain = _declaration.Natural;
+        // f(η) = η·μ − A(η), whose gradient is the residual μ − ∇A(η); −∞ outside the domain.
+        var objective = new CountingObjective((point, gradient) =>
+        {
+            if (!domain.Contains(point)) return double.NegativeInfinity;
+            var g = Differentiation.ValueAndGradient(_declaration.LogNormalizer, point, 1, s);
+            double dot = 0;
+            for (int i = 0; i < s; i++)
+            {
+                gradient[i] = mu[i] - g.Gradient[i];
+                dot += point[i] * mu[i];
+            }
+            return dot - g.Value;
+        });
+        var newton = new NewtonDirection(objective, s);
+        var residualVector = new double[s];
         var step = new double[s];
         var trial = new double[s];
-        var trialMean = new double[s];
-        var plus = new double[s];
-        var minus = new double[s];
-        var backend = Numerics.ComputeBackend.Current;
-        for (int iteration = 0; iteration < 8 && residual > 0; iteration++)
+        var trialResidual = new double[s];
+        double residual = objective.TryEvaluate(eta, residualVector, out _) ? MaxAbs(residualVector) : double.PositiveInfinity;
+        for (int iteration = 0; iteration < 8 && residual > 0 && double.IsFinite(residual); iteration++)
         {
-            for (int j = 0; j < s; j++)
-            {
-                double h = 1e-5 * Math.Max(1, Math.Abs(eta[j]));
-                eta.CopyTo(trial, 0);
-                trial[j] = eta[j] + h;
-                if (!_declaration.Natural.Contains(trial)) return residual;
-                MeanMap(trial, plus);
-                trial[j] = eta[j] - h;
-                if (!_declaration.Natural.Contains(trial)) return residual;
-                MeanMap(trial, minus);
-                for (int i = 0; i < s; i++) hessian[i * s + j] = (plus[i] - minus[i]) / (2 * h);
-            }
-            for (int i = 0; i < s; i++)
-                for (int j = 0; j < i; j++) hessian[i * s + j] = hessian[j * s + i] = 0.5 * (hessian[i * s + j] + hessian[j * s + i]);
-            if (!backend.CholeskyInPlace(hessian, s)) return residual;
-            for (int i = 0; i < s; i++) step[i] = mu[i] - mean[i];
-            backend.SolveLowerInPlace(hessian, s, step, 1, false);
-            backend.SolveLowerInPlace(hessian, s, step, 1, true);
+            if (!newton.TryCompute(eta, residualVector, step)) break;
             bool improved = false;
             for (double t = 1; t >= 1.0 / 64 && !improved; t /= 2)
             {
                 for (int i = 0; i < s; i++) trial[i] = eta[i] + t * step[i];
-                if (!_declaration.Natural.Contains(trial) || !double.IsFinite(EvaluateA(trial))) continue;
-                MeanMap(trial, trialMean);
-                double r = MaxDifference(mu, trialMean);
+                if (!objective.TryEvaluate(trial, trialResidual, out _)) continue;
+                double r = MaxAbs(trialResidual);
                 if (r < residual)
                 {
                     trial.CopyTo(eta, 0);
-                    trialMean.CopyTo(mean, 0);
+                    trialResidual.CopyTo(residualVector, 0);
                     residual = r;
                     improved = true;
                 }
             }
             if (!improved) break;
         }
-        return residual;
+        MeanMap(eta, mean);
+        return MaxDifference(mu, mean);
+    }
+
+    private static double MaxAbs(double[] v)
+    {
+        double m = 0;
+        foreach (var x in v) m = Math.Max(m, Math.Abs(x));
+        return double.IsNaN(m) ? double.PositiveInfinity : m;
     }
 
     private static double MaxDifference(double[] a, double[] b)

@@ -23,6 +23,19 @@ internal static class FamilyChecks
         if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 1.");
     }
 
+    /// <summary>Whether the first <paramref name="count"/> means are finite and &gt; 0 (the mean domain of rate-like families).</summary>
+    public static bool AllPositiveFinite(ReadOnlySpan<double> mean, int count)
+    {
+        for (int d = 0; d < count; d++) if (!(mean[d] > 0) || double.IsInfinity(mean[d])) return false;
+        return true;
+    }
+
+    /// <summary>Raises the first <paramref name="count"/> means below <paramref name="floor"/> to it, leaving the others unchanged.</summary>
+    public static void RaiseToFloor(Span<double> mean, int count, double floor)
+    {
+        for (int d = 0; d < count; d++) mean[d] = Math.Max(mean[d], floor);
+    }
+
     public static bool IsNonNegativeInteger(double v) => v >= 0 && v == Math.Floor(v) && v < 9.007199254740992e15;
 
     /// <summary>[v0, v1, …] with six significant digits, for ToString of parameter records.</summary>

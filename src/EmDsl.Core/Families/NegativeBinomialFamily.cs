@@ -129,17 +129,10 @@ public sealed class NegativeBinomialFamily : ExponentialFamily<NegativeBinomialP
     }
 
     /// <inheritdoc />
-    public override bool IsMeanParameter(ReadOnlySpan<double> mean)
-    {
-        for (int d = 0; d < Dimension; d++) if (!(mean[d] > 0) || double.IsInfinity(mean[d])) return false;
-        return true;
-    }
+    public override bool IsMeanParameter(ReadOnlySpan<double> mean) => FamilyChecks.AllPositiveFinite(mean, Dimension);
 
     /// <summary>Raises means below <paramref name="floor"/> to it (leaving others unchanged), as the Poisson family does.</summary>
-    public override void ProjectMeanIntoDomain(Span<double> mean, double floor)
-    {
-        for (int d = 0; d < Dimension; d++) mean[d] = Math.Max(mean[d], floor);
-    }
+    public override void ProjectMeanIntoDomain(Span<double> mean, double floor) => FamilyChecks.RaiseToFloor(mean, Dimension, floor);
 
     // ---- usual parameters ----
 

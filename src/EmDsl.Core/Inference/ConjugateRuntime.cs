@@ -33,17 +33,13 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
             SumGroup(statistics, counts, group, sum, out double count);
             int? component = group.Length == 1 ? group[0] : null;
             string who = component is null ? "the shared parameters" : $"component {component}";
-            if (count <= context.EmptyMass)
+            bool empty = count <= context.EmptyMass;
+            if (empty && previous is not null) { KeepPrevious(previous, natural, usual, group); continue; }
+            string reason = "no data in the initial responsibilities";
+            if ((empty || !TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out reason)) && previous is null && component is not null)
             {
-                if (previous is not null) { KeepPrevious(previous, natural, usual, group); continue; }
-                SumGroup(statistics, counts, AllComponents(), sum, out count);
-                if (component is not null)
-                    context.Log.Add(FitEventKind.InitializationFallback, Name, component, "no data in the initial responsibilities; starting from the estimate on all rows");
-            }
-            if (!TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out var reason) && previous is null && component is not null)
-            {
-                // A degenerate initial cluster (one distinct value, say) can have statistics no distribution of a family
-                // without floors matches; the component then starts from the estimate on all rows, as an empty one does.
+                // An initial component with no data, or a degenerate one (one distinct value, say, whose statistics no
+                // distribution of a family without floors matches), starts from the estimate on all rows.
                 SumGroup(statistics, counts, AllComponents(), sum, out count);
                 if (TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out _))
                 {

@@ -1,3 +1,4 @@
+using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Numerics;
 
@@ -95,7 +96,7 @@ internal sealed class CovariateFrame
     }
 
     /// <summary>γ (frame) → the user's intercept and slopes.</summary>
-    public RegressionParametersInFrame ToUser(ReadOnlySpan<double> gamma)
+    public RegressionParameters ToUser(ReadOnlySpan<double> gamma)
     {
         int off = Intercept ? 1 : 0;
         var slopes = new double[_columns.Length];
@@ -105,7 +106,7 @@ internal sealed class CovariateFrame
             slopes[j] = gamma[off + j] / _scale[j];
             intercept -= slopes[j] * _mean[j];
         }
-        return new RegressionParametersInFrame(intercept, slopes);
+        return new RegressionParameters(intercept, slopes);
     }
 
     /// <summary>The user's intercept and slopes → γ (frame).</summary>
@@ -184,6 +185,3 @@ internal sealed class CovariateFrame
         }
     }
 }
-
-/// <summary>An intercept and slopes in the user's coordinates.</summary>
-internal readonly record struct RegressionParametersInFrame(double Intercept, double[] Slopes);

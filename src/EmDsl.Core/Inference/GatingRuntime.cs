@@ -82,10 +82,11 @@ internal sealed class GatingRuntime
             double c0 = Math.Max(counts[0], 1e-300);
             for (int k = 1; k < k0; k++) start[k - 1] = Math.Clamp(Math.Log(Math.Max(counts[k], 1e-300) / c0), -30, 30);
         }
-        var z = Var.Constant(_z, Rows, p);
-        var r = Var.Constant(responsibilities, Rows, k0);
-        var zero = Var.Constant(new double[p], p, 1);
-        var precision = Var.Constant(_precisions, p, 1);
+        // Views, not copies (Var.Constant copies): none of these arrays changes during the M-step.
+        var z = Var.Wrap(_z, Rows, p);
+        var r = Var.Wrap(responsibilities, Rows, k0);
+        var zero = Var.Wrap(new double[p], p, 1);
+        var precision = Var.Wrap(_precisions, p, 1);
         Func<Var, Var> q = w =>
         {
             var v = Var.ConcatColumns(zero, w);
@@ -113,23 +114,23 @@ internal sealed class GatingRuntime
     public double[] AverageWeights(double[] v)
     {
         int n = Rows, p = Size, k0 = Components;
+        const int chunk = 4096;
         var avg = new double[k0];
-        var g = new double[k0];
+        var g = new double[Math.Min(n, chunk) * k0];
+        var lse = new double[Math.Min(n, chunk)];
         double total = 0;
-        for (int i = 0; i < n; i++)
+        for (int start = 0; start < n; start += chunk)
         {
-            double w = _sampleWeights is null ? 1 : _sampleWeights[i];
-            if (w == 0) continue;
-            var zi = _z.AsSpan(i * p, p);
-            for (int k = 0; k < k0; k++)
+            int rows = Math.Min(chunk, n - start);
+            var probabilities = g.AsSpan(0, rows * k0);
+            ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, _z.AsSpan(start * p, rows * p), p, v, k0, 0.0, probabilities, k0);
+            LogSpace.SoftmaxRowsInPlace(probabilities, rows, k0, lse);
+            for (int i = 0; i < rows; i++)
             {
-                double s = 0;
-                for (int j = 0; j < p; j++) s += zi[j] * v[j * k0 + k];
-                g[k] = s;
+                double w = _sampleWeights is null ? 1 : _sampleWeights[start + i];
+                total += w;
+                for (int k = 0; k < k0; k++) avg[k] += w * probabilities[i * k0 + k];
             }
-            double lse = LogSpace.LogSumExp(g);
-            for (int k = 0; k < k0; k++) avg[k] += w * Math.Exp(g[k] - lse);
-            total += w;
         }
         for (int k = 0; k < k0; k++) avg[k] /= total;
         return avg;
@@ -145,8 +146,7 @@ internal sealed class GatingRuntime
         int p = Size, k0 = Components;
         var column = new double[p];
         for (int j = 0; j < p; j++) column[j] = v[j * k0 + k];
-        var user = _frame.ToUser(column);
-        return new RegressionParameters(user.Intercept, user.Slopes);
+        return _frame.ToUser(column);
     }
 
     /// <summary>V from the user's per-component coefficients; component 0 must be the zero reference.</summary>

@@ -25,16 +25,16 @@ internal static class GeneralizedEm
     /// <summary>Ascends <paramref name="objective"/> over a rows × cols parameter array starting at <paramref name="start"/>.</summary>
     public static AscentResult Ascend(Func<Var, Var> objective, double[] start, int rows, int cols, OptimizerOptions options)
     {
-        double startValue = Differentiation.Value(objective, start, rows, cols);
-        if (!double.IsFinite(startValue)) throw new InvalidOperationException($"The M-step objective is {startValue} at the previous parameters.");
+        // The optimiser evaluates the start first (and rejects a non-finite value there); that value is Q at the
+        // previous parameters, and the optimiser returns the start unless it found a higher value.
+        double startValue = double.NaN;
         var result = Maximizer.Maximize((point, gradient) =>
         {
             var g = Differentiation.ValueAndGradient(objective, point, rows, cols);
             g.Gradient.CopyTo(gradient, 0);
+            if (double.IsNaN(startValue)) startValue = g.Value;
             return g.Value;
         }, start, options);
-        return result.Value >= startValue
-            ? new AscentResult(result.Point, result.Value, startValue, result.StopReason)
-            : new AscentResult((double[])start.Clone(), startValue, startValue, result.StopReason);
+        return new AscentResult(result.Point, result.Value, startValue, result.StopReason);
     }
 }

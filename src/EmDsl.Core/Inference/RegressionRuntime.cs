@@ -144,22 +144,18 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
         {
             var group = groups[g];
             int? component = group.Length == 1 ? group[0] : null;
-            double count = GroupCount(counts, group);
-            double[] w;
-            if (count <= context.EmptyMass)
-            {
-                if (previous is not null) { CopyGroup(previous.Natural, natural, group); continue; }
-                w = Pooled(weights, g0);
-                if (component is not null)
-                    context.Log.Add(FitEventKind.InitializationFallback, Name, component, "no data in the initial responsibilities; starting from the regression on all rows");
-            }
-            else w = Column(weights, g, g0);
+            bool empty = GroupCount(counts, group) <= context.EmptyMass;
+            if (empty && previous is not null) { CopyGroup(previous.Natural, natural, group); continue; }
+            var w = Column(weights, g, g0);
             double? priorVariance = previous?.Natural[group[0] * _width + _p];
-            if (!TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out var gamma, out double variance, out string reason)
+            double[] gamma = [];
+            double variance = 0;
+            string reason = "no data in the initial responsibilities";
+            if ((empty || !TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out gamma, out variance, out reason))
                 && previous is null && component is not null
                 && TryWeightedLeastSquares(Pooled(weights, g0), null, context.Options.CovarianceFloor, out gamma, out variance, out _))
             {
-                // An initial cluster too small for its regression starts from the regression on all rows, as an empty one does.
+                // An initial component with no data, or too few rows for its regression, starts from the regression on all rows.
                 context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the regression on all rows");
                 reason = "";
             }
@@ -282,10 +278,11 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             if (previous is not null)
                 for (int j = 0; j < p; j++) start[j * g0 + g] = previous.Natural[groups[g][0] * _width + j];
         if (previous is null) StartingPoint(start, g0);
-        var z = Var.Constant(_z, n, p);
-        var y = Var.Constant(_y, n, 1);
-        var w = Var.Constant(weights, n, g0);
-        var precision = Var.Constant(_precisions, p, 1);
+        // Views, not copies (Var.Constant copies): none of these arrays changes during the M-step.
+        var z = Var.Wrap(_z, n, p);
+        var y = Var.Wrap(_y, n, 1);
+        var w = Var.Wrap(weights, n, g0);
+        var precision = Var.Wrap(_precisions, p, 1);
         bool logistic = Kind == RegressionKind.Logistic;
         Func<Var, Var> q = gamma =>
         {
@@ -357,8 +354,7 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
 
     private TParameters ToUsual(ReadOnlySpan<double> row)
     {
-        var user = _frame.ToUser(row.Slice(0, _p));
-        var coefficients = new RegressionParameters(user.Intercept, user.Slopes);
+        var coefficients = _frame.ToUser(row.Slice(0, _p));
         object result = Kind == RegressionKind.Linear ? new LinearRegressionParameters(coefficients, row[_p]) : coefficients;
         return (TParameters)result;
     }
