@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- golden > fits.txt   (every number of a set of reference fits, to diff two builds bit for bit)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- regression [rows] [iterations] [export-dir]
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
@@ -25,6 +26,11 @@ if (args.Length > 0 && args[0] == "gemm")
 if (args.Length > 0 && args[0] == "autodiff")
 {
     EmDsl.Bench.AutoDiffBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000);
+    return;
+}
+if (args.Length > 0 && args[0] == "golden")
+{
+    EmDsl.Bench.GoldenBench.Run(args.Length > 1 ? args[1] : "examples/data/old_faithful.csv");
     return;
 }
 if (args.Length > 0 && args[0] == "regression")
