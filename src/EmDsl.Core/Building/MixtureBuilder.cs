@@ -81,19 +81,7 @@ public sealed class MixtureBuilder
     /// <exception cref="InvalidOperationException">No blocks, duplicate block names, two blocks modelling one column, or a gating with a weight prior.</exception>
     public MixtureModel Build()
     {
-        if (_blocks.Count == 0) throw new InvalidOperationException("The mixture observes no blocks; add one with Observe(...).");
-        var owner = new Dictionary<int, string>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var b in _blocks)
-        {
-            if (!names.Add(b.Name)) throw new InvalidOperationException($"Two blocks are named '{b.Name}'; block names must be unique.");
-            foreach (var c in b.Columns)
-            {
-                if (owner.TryGetValue(c, out var other))
-                    throw new InvalidOperationException($"Column {c} is read by both block '{other}' and block '{b.Name}'; each column belongs to one block.");
-                owner[c] = b.Name;
-            }
-        }
+        BlockChecks.Validate(_blocks, "mixture");
         if (_gating is not null && _weightPrior is not null)
             throw new InvalidOperationException("A gated mixture (GatedBy) has no constant weights to put a Dirichlet prior on; give the gating a CoefficientPrior instead.");
         if (_gating is not null && Components == 1)

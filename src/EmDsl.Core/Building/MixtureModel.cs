@@ -11,7 +11,7 @@ namespace EmDsl.Building;
 /// given covariates, and a <see cref="Building.Gating"/> network makes π_k depend on covariates (a mixture of experts). <see cref="Fit"/> runs EM
 /// (or MAP-EM when priors are present) and monitors log p(X | θ) + log p(θ).
 /// </summary>
-public sealed class MixtureModel
+public sealed class MixtureModel : ILatentModel
 {
     internal MixtureModel(int components, IReadOnlyList<Block> blocks, DirichletPrior? weightPrior, Gating? gating)
     {
@@ -23,6 +23,8 @@ public sealed class MixtureModel
 
     /// <summary>K.</summary>
     public int Components { get; }
+
+    int ILatentModel.States => Components;
 
     /// <summary>The observed blocks, in declaration order.</summary>
     public IReadOnlyList<Block> Blocks { get; }
@@ -59,7 +61,7 @@ public sealed class MixtureModel
     /// <exception cref="ArgumentException">The data or weights do not fit the model (the message names the row, column or block).</exception>
     public MixtureFit Fit(DataMatrix data, FitOptions? options = null, IReadOnlyList<double>? sampleWeights = null,
         IProgress<FitProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        EmRunner.Fit(this, data, options ?? FitOptions.Default, sampleWeights, progress, cancellationToken);
+        EmEngine.FitMixture(this, data, options ?? FitOptions.Default, sampleWeights, progress, cancellationToken);
 
     /// <inheritdoc />
     public override string ToString() =>

@@ -40,6 +40,12 @@ public sealed class DataMatrix
     /// <summary>One row, for the engine.</summary>
     internal ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * Columns, Columns);
 
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="rows"/>) as a chunk, without copying (engine use only).</summary>
+    internal DataChunk Chunk(int start, int rows) => new(_values.AsMemory(start * Columns, rows * Columns), start, rows, Columns);
+
+    /// <summary>All rows as one chunk.</summary>
+    internal DataChunk All => Chunk(0, Rows);
+
     /// <summary>Wraps already validated storage without copying (engine use only).</summary>
     internal static DataMatrix Wrap(double[] rowMajor, int rows, int columns) => new(rowMajor, rows, columns);
 

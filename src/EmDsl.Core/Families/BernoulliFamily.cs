@@ -81,6 +81,8 @@ public sealed class BernoulliFamily : ExponentialFamily<BernoulliParameters>
         for (int d = 0; d < Dimension; d++) mean[d] = SpecialFunctions.Logistic(eta[d]);
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

@@ -129,6 +129,8 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
         for (int j = 0; j < Categories - 1; j++) mean[j] = Math.Exp(eta[j] - a);
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

@@ -81,6 +81,8 @@ public sealed class ExponentialDistributionFamily : ExponentialFamily<Exponentia
         for (int d = 0; d < Dimension; d++) mean[d] = -1 / eta[d];
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

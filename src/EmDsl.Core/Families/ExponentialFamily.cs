@@ -85,6 +85,13 @@ public abstract class ExponentialFamily
     /// </summary>
     public abstract void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta);
 
+    /// <summary>
+    /// Whether <see cref="InverseMeanMap"/> is a closed form (exact to rounding) rather than an iteration that stops
+    /// at a tolerance. The engine takes an unfloored closed-form M-step as it is, and checks any other candidate
+    /// against the previous parameters. False unless a built-in family says otherwise.
+    /// </summary>
+    internal virtual bool HasClosedFormInverse => false;
+
     /// <summary>Whether η is a valid natural parameter (A(η) finite).</summary>
     public abstract bool IsNaturalParameter(ReadOnlySpan<double> eta);
 

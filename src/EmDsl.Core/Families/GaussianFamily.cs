@@ -283,6 +283,8 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
         MeanFromMoments(mu, cov, mean);
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

@@ -113,6 +113,8 @@ public sealed class NegativeBinomialFamily : ExponentialFamily<NegativeBinomialP
         for (int d = 0; d < Dimension; d++) mean[d] = Dispersion / SpecialFunctions.ExpM1(-eta[d]);
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

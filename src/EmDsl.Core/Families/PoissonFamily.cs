@@ -86,6 +86,8 @@ public sealed class PoissonFamily : ExponentialFamily<PoissonParameters>
         for (int d = 0; d < Dimension; d++) mean[d] = Math.Exp(eta[d]);
     }
 
+    internal override bool HasClosedFormInverse => true;
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

@@ -18,55 +18,32 @@ internal sealed class BlockState
         Evaluation = evaluation;
     }
 
-    /// <summary>K × S natural parameters, row k for component k.</summary>
+    /// <summary>K × S natural parameters, row k for state k.</summary>
     public double[] Natural { get; }
 
-    /// <summary>A(η_k) per component.</summary>
+    /// <summary>A(η_k) per state.</summary>
     public double[] LogNormalizer { get; }
 
-    /// <summary>The usual parameter records, one per component, in the user's coordinates.</summary>
+    /// <summary>The usual parameter records, one per state, in the user's coordinates.</summary>
     public Array Usual { get; }
 
     /// <summary>Whatever the block precomputes once per state to evaluate it fast (e.g. whitening matrices), or null.</summary>
     public object? Evaluation { get; }
 }
 
-/// <summary>What an M-step needs besides the statistics.</summary>
-internal sealed class MStepContext(FitOptions options, EventLog log, double emptyMass)
-{
-    public FitOptions Options { get; } = options;
-
-    public EventLog Log { get; } = log;
-
-    /// <summary>Whether floored estimates are taken even when they lower Q (<see cref="FloorStrategy.MatchScikitLearn"/>).</summary>
-    public bool AlwaysTakeFloored => Options.Floors == FloorStrategy.MatchScikitLearn;
-
-    /// <summary>Total responsibility at or below which a component counts as empty.</summary>
-    public double EmptyMass { get; } = emptyMass;
-
-    /// <summary>
-    /// The E-step's responsibilities times the sample weights (rows × K, training rows), set before each M-step
-    /// when a block (<see cref="BlockRuntime.NeedsResponsibilities"/>) or the gating needs them; else null.
-    /// </summary>
-    public double[]? Responsibilities { get; set; }
-
-    /// <summary>
-    /// Whether a candidate's expected complete-data objective Q is no worse than the previous one's. A
-    /// closed-form M-step maximises Q, so only a floor or rounding can make it lose; keeping the previous
-    /// parameters then is a generalized-EM step, which cannot lower the objective.
-    /// </summary>
-    public static bool NotWorse(double candidate, double previous) => candidate >= previous;
-
-    /// <summary>
-    /// A loss of Q too small to report (the same relative threshold as an objective decrease): near convergence
-    /// a binding floor routinely loses Q by ~1e-12 relative, which says nothing about the fit.
-    /// </summary>
-    public static double NegligibleLoss(double value) => 1e-9 * Math.Max(1, Math.Abs(value));
-}
-
 /// <summary>
-/// The per-fit machinery of one block: gathering its columns, computing T(x) in its data frame, the
-/// M-step with its prior and sharing, its log prior, and conversions to the usual parameters.
+/// An observed block during a fit, whatever latent structure drives it (a mixture label, a gated label, a
+/// Markov chain): K latent states, each with its own parameters (or shared ones). Its three duties:
+/// <list type="number">
+/// <item>E-step: add log p(x_n | z_n = k) − log h(x_n) to the rows × K log-joint of a chunk — through the engine's
+/// one shared product T·Hᵀ when its T(x) is the same for every state (<see cref="SharesFrame"/>), or by its own
+/// per-state terms (<see cref="AddComponentTerms"/>);</item>
+/// <item>statistics: from the weighted posterior of a chunk it is handed, accumulate its own typed, additive
+/// <see cref="Statistics"/> (<see cref="CreateStatistics"/>, <see cref="TakeSharedProduct"/>, <see cref="Accumulate"/>);</item>
+/// <item>M-step: new parameters from those statistics alone (<see cref="MStep"/>), each candidate judged by
+/// the one acceptance policy of <see cref="MStepContext"/>, and its part of the free energy
+/// (<see cref="ExpectedLogLikelihood"/>, <see cref="LogPrior"/>).</item>
+/// </list>
 /// </summary>
 internal abstract class BlockRuntime
 {
@@ -85,21 +62,21 @@ internal abstract class BlockRuntime
 
     public ExponentialFamily Family => Block.Family;
 
+    /// <summary>K: the number of latent states (mixture components, hidden states).</summary>
     public int Components { get; }
 
     public int Dimension => Family.Dimension;
 
-    /// <summary>Statistics the block keeps in the engine's summary per component (0 for blocks that work from responsibilities).</summary>
+    /// <summary>S: the width of T(x) per state.</summary>
     public virtual int StatisticCount => Family.StatisticCount;
 
-    /// <summary>
-    /// Whether the M-step needs the rows' responsibilities (<see cref="MStepContext.Responsibilities"/>) rather than
-    /// additive statistics: blocks with covariates, whose expected log-likelihood has no finite summary.
-    /// </summary>
-    public virtual bool NeedsResponsibilities => false;
+    /// <summary>The columns this block reads.</summary>
+    public ReadOnlySpan<int> Columns => _columns;
 
-    /// <summary>Checks that the data has the block's columns and that every row lies in the family's support.</summary>
-    public virtual void Validate(DataMatrix data)
+    // ---- data ----
+
+    /// <summary>Checks that the chunk has the block's columns and that every row lies in the family's support.</summary>
+    public virtual void Validate(DataChunk data)
     {
         int max = _columns.Max();
         if (max >= data.Columns)
@@ -113,84 +90,123 @@ internal abstract class BlockRuntime
             var violation = Family.CheckSupport(x);
             if (violation is not null)
                 throw new ArgumentException(
-                    $"Row {r}, column {_columns[violation.Offset]} (block '{Name}', {Family.Name}): {violation.Reason}.");
+                    $"Row {data.FirstRow + r}, column {_columns[violation.Offset]} (block '{Name}', {Family.Name}): {violation.Reason}.");
         }
     }
 
-    /// <summary>Copies the block's columns of rows [start, start + rows) into <paramref name="x"/> (rows × D).</summary>
-    public void Gather(DataMatrix data, int start, int rows, Span<double> x)
+    /// <summary>Copies the block's columns of the chunk's rows into <paramref name="x"/> (rows × D).</summary>
+    public void Gather(DataChunk data, Span<double> x)
     {
         var values = data.Values;
         int stride = data.Columns, d = _columns.Length;
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < data.Rows; i++)
         {
-            int src = (start + i) * stride, dst = i * d;
+            int src = i * stride, dst = i * d;
             for (int j = 0; j < d; j++) x[dst + j] = values[src + _columns[j]];
         }
     }
 
-    /// <summary>Writes T(x) for rows [start, start + rows) into columns [offset, offset + S) of the rows × stride buffer <paramref name="t"/>.</summary>
-    public void Statistics(DataMatrix data, int start, int rows, Span<double> gather, Span<double> t, int stride, int offset)
+    /// <summary>Writes T(x) of the chunk's rows into columns [offset, offset + S) of the rows × stride buffer <paramref name="t"/>.</summary>
+    public void Statistics(DataChunk data, Span<double> gather, Span<double> t, int stride, int offset)
     {
-        Gather(data, start, rows, gather);
-        Family.SufficientStatistics(gather.Slice(0, rows * Dimension), rows, t, stride, offset);
+        Gather(data, gather);
+        Family.SufficientStatistics(gather.Slice(0, data.Rows * Dimension), data.Rows, t, stride, offset);
     }
 
-    /// <summary>Adds log h(x) of rows [start, start + rows) to <paramref name="logBase"/>.</summary>
-    public void AddLogBaseMeasure(DataMatrix data, int start, int rows, Span<double> gather, Span<double> logBase)
+    /// <summary>Adds log h(x) of the chunk's rows to <paramref name="logBase"/>.</summary>
+    public void AddLogBaseMeasure(DataChunk data, Span<double> gather, Span<double> logBase)
     {
-        Gather(data, start, rows, gather);
-        Family.AddLogBaseMeasure(gather.Slice(0, rows * Dimension), rows, logBase);
+        Gather(data, gather);
+        Family.AddLogBaseMeasure(gather.Slice(0, data.Rows * Dimension), data.Rows, logBase);
     }
 
-    // ---- blocks that evaluate each component in its own frame ----
+    // ---- E-step ----
 
     /// <summary>
-    /// Whether the block's T(x) is the same for every component, so that its part of the log-joint is in the
-    /// engine's one shared product T·Hᵀ and its statistics in Rᵀ·T. A block that evaluates component k in
-    /// its own frame (T(x − c_k), as the Gaussian does for accuracy) returns false and implements
-    /// <see cref="AddComponentTerms"/> and <see cref="AccumulateComponentStatistics"/>.
+    /// Whether the block's T(x) is the same for every state, so that its part of the log-joint is in the
+    /// engine's one shared product T·Hᵀ and its statistics in Rᵀ·T (<see cref="TakeSharedProduct"/>). A block
+    /// that evaluates state k in its own frame (T(x − c_k), as the Gaussian does for accuracy), or per row
+    /// (regressions), returns false and implements <see cref="AddComponentTerms"/> and <see cref="Accumulate"/>.
     /// </summary>
     public virtual bool SharesFrame => true;
 
-    /// <summary>Scratch doubles per row that the two methods below need (plus D² more, always provided).</summary>
+    /// <summary>Scratch doubles per row that <see cref="AddComponentTerms"/> and <see cref="Accumulate"/> need (plus D² more, always provided).</summary>
     public virtual int ScratchPerRow => 0;
 
     /// <summary>
-    /// Adds T_k(x_n)·η_k to <paramref name="logJoint"/> (rows × K) for every row and component; A(η_k) and
-    /// log h are added by the engine.
+    /// Adds T_k(x_n)·η_k (per-row blocks: log p(x_n | z_n = k) − log h(x_n) in full) to <paramref name="logJoint"/>
+    /// (rows × K); A(η_k) and log h are added by the engine.
     /// </summary>
-    public virtual void AddComponentTerms(DataMatrix data, int start, int rows, BlockState state, Span<double> logJoint, Span<double> scratch) =>
+    public virtual void AddComponentTerms(DataChunk data, BlockState state, Span<double> logJoint, Span<double> scratch) =>
         throw new InvalidOperationException($"Block '{Name}' shares its frame; its terms are in the engine's product.");
 
+    // ---- statistics ----
+
+    /// <summary>Empty statistics for a pass under <paramref name="state"/> (the initial frame when null).</summary>
+    public abstract Statistics CreateStatistics(BlockState? state);
+
     /// <summary>
-    /// Adds Σ_n r_nk T_k(x_n) to row k of <paramref name="statistics"/> (K rows, leading dimension
-    /// <paramref name="ld"/>), in the frames of <paramref name="state"/> (the initial frame when null).
+    /// For a shared-frame block: adds its columns [offset, offset + S) of the engine's K × ld product Rᵀ·T of a
+    /// chunk to <paramref name="into"/>.
     /// </summary>
-    public virtual void AccumulateComponentStatistics(DataMatrix data, int start, int rows, BlockState? state,
-        ReadOnlySpan<double> responsibilities, Span<double> statistics, int ld, Span<double> scratch) =>
+    public void TakeSharedProduct(ReadOnlySpan<double> product, int ld, int offset, Statistics into)
+    {
+        var sums = ((ComponentStatistics)into).Sums;
+        int s = StatisticCount;
+        for (int k = 0; k < Components; k++)
+        {
+            var source = product.Slice(k * ld + offset, s);
+            var target = sums.AsSpan(k * s, s);
+            for (int i = 0; i < s; i++) target[i] += source[i];
+        }
+    }
+
+    /// <summary>
+    /// For a block that does not share the frame: adds the chunk's statistics under the weighted posterior
+    /// <paramref name="posterior"/> (rows × K, w_n q_n(k)) to <paramref name="into"/>. The counts are added by the engine.
+    /// </summary>
+    public virtual void Accumulate(DataChunk data, ReadOnlySpan<double> posterior, Statistics into, Span<double> scratch) =>
         throw new InvalidOperationException($"Block '{Name}' shares its frame; its statistics are in the engine's product.");
 
     /// <summary>
-    /// The M-step: new parameters from this block's K × S expected statistics and the K component counts.
-    /// <paramref name="previous"/> is null only when initialising.
+    /// Gives the block the weighted posterior of a chunk as an array it may keep (rows × K, never modified
+    /// afterwards), for blocks whose statistics are the posterior rows themselves; false when it does not want it.
     /// </summary>
-    public abstract BlockState MStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context);
+    public virtual bool KeepsRowPosterior => false;
+
+    // ---- M-step and free energy ----
+
+    /// <summary>
+    /// The M-step: new parameters from this block's statistics. <paramref name="previous"/> is null only when
+    /// initialising. Every candidate goes through <see cref="MStepContext.Judge"/>.
+    /// </summary>
+    public abstract BlockState MStep(Statistics statistics, BlockState? previous, MStepContext context);
+
+    /// <summary>
+    /// The block's part of E_q[log p(x, z | θ)] without log h: Σ_k Σ_n w_n q_n(k) (log p(x_n | θ_k) − log h(x_n)),
+    /// from its statistics, in a well-conditioned form (no natural parameters that cancel).
+    /// </summary>
+    public abstract double ExpectedLogLikelihood(Statistics statistics, BlockState state);
+
+    /// <summary>
+    /// <see cref="ExpectedLogLikelihood"/>(<paramref name="to"/>) − <see cref="ExpectedLogLikelihood"/>(<paramref name="from"/>):
+    /// what an M-step gained. Blocks whose Q is ill-conditioned (the Gaussian's, through Σ's condition number) compute it
+    /// in a form whose error is relative to the change.
+    /// </summary>
+    public virtual double ExpectedLogLikelihoodChange(Statistics statistics, BlockState from, BlockState to) =>
+        ExpectedLogLikelihood(statistics, to) - ExpectedLogLikelihood(statistics, from);
 
     /// <summary>log p(θ_block) under the block's prior (0 without one).</summary>
     public abstract double LogPrior(BlockState state);
 
-    /// <summary>State from user-given parameters (an array of the block's parameter records, one per component).</summary>
+    /// <summary>State from user-given parameters (an array of the block's parameter records, one per state).</summary>
     public abstract BlockState FromParameters(IReadOnlyList<object> components);
 
-    /// <summary>Draws the block's columns of one observation from component k into <paramref name="x"/> (length D).</summary>
+    /// <summary>Draws the block's columns of one observation from state k into <paramref name="x"/> (length D).</summary>
     public virtual void Sample(BlockState state, int k, Random random, Span<double> x) =>
         Family.Sample(state.Natural.AsSpan(k * StatisticCount, StatisticCount), random, x);
 
-    /// <summary>The columns this block reads.</summary>
-    public ReadOnlySpan<int> Columns => _columns;
-
-    /// <summary>Builds a state, computing A(η_k) for each component.</summary>
+    /// <summary>Builds a state, computing A(η_k) for each state.</summary>
     protected BlockState CreateState(double[] natural, Array usual, object? evaluation = null)
     {
         int s = StatisticCount;
@@ -199,44 +215,48 @@ internal abstract class BlockRuntime
         return new BlockState(natural, a, usual, evaluation);
     }
 
-    /// <summary>Σ_k (η_k · S_k − R_k A(η_k)) over the given components: the data part of Q.</summary>
-    protected double ExpectedLogLikelihood(ReadOnlySpan<double> natural, ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, IEnumerable<int> components)
+    /// <summary>Σ_k (η_k · S_k − R_k A(η_k)) over the given states: the data part of Q in natural parameters.</summary>
+    protected double NaturalExpectedLogLikelihood(ReadOnlySpan<double> natural, ComponentStatistics statistics, IEnumerable<int> components)
     {
         int s = StatisticCount;
         double q = 0;
         foreach (int k in components)
         {
             var eta = natural.Slice(k * s, s);
-            var stat = statistics.Slice(k * s, s);
+            var stat = statistics.Of(k);
             double dot = 0;
             for (int i = 0; i < s; i++) dot += eta[i] * stat[i];
-            q += dot - (counts[k] == 0 ? 0 : counts[k] * Family.LogNormalizer(eta));
+            double count = statistics.Counts[k];
+            q += dot - (count == 0 ? 0 : count * Family.LogNormalizer(eta));
         }
         return q;
     }
 
-    /// <summary>Component groups that share parameters: one group of all under <see cref="Sharing.Shared"/>, else one per component.</summary>
+    /// <summary>State groups that share parameters: one group of all under <see cref="Sharing.Shared"/>, else one per state.</summary>
     protected int[][] Groups() =>
         Block.Sharing == Sharing.Shared
             ? [Enumerable.Range(0, Components).ToArray()]
             : Enumerable.Range(0, Components).Select(k => new[] { k }).ToArray();
 
-    /// <summary>Sums the statistics and counts of a group of components.</summary>
-    protected void SumGroup(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, int[] group, Span<double> sum, out double count)
+    /// <summary>Sums the statistics and counts of a group of states.</summary>
+    protected static void SumGroup(ComponentStatistics statistics, int[] group, Span<double> sum, out double count)
     {
-        int s = StatisticCount;
+        int s = statistics.StatisticCount;
         sum.Slice(0, s).Clear();
         count = 0;
         foreach (int k in group)
         {
-            count += counts[k];
-            var stat = statistics.Slice(k * s, s);
+            count += statistics.Counts[k];
+            var stat = statistics.Of(k);
             for (int i = 0; i < s; i++) sum[i] += stat[i];
         }
     }
 
-    /// <summary>All components, as one group (for pooled fall-backs).</summary>
+    /// <summary>All states, as one group (for pooled fall-backs).</summary>
     protected int[] AllComponents() => Enumerable.Range(0, Components).ToArray();
+
+    /// <summary>Who a group is, for messages: "component k" or "the shared parameters".</summary>
+    protected static int? Member(int[] group) => group.Length == 1 ? group[0] : null;
 }
 
 /// <summary>A block runtime whose usual parameters are <typeparamref name="TParameters"/>.</summary>
@@ -244,13 +264,13 @@ internal abstract class BlockRuntime<TParameters> : BlockRuntime
 {
     protected BlockRuntime(Block<TParameters> block, int components) : base(block, components) { }
 
-    /// <summary>The usual parameters of every component.</summary>
+    /// <summary>The usual parameters of every state.</summary>
     public IReadOnlyList<TParameters> Parameters(BlockState state) => (TParameters[])state.Usual;
 
     public override BlockState FromParameters(IReadOnlyList<object> components)
     {
         if (components.Count != Components)
-            throw new ArgumentException($"Block '{Name}': {components.Count} initial parameter records given; the mixture has {Components} components.");
+            throw new ArgumentException($"Block '{Name}': {components.Count} initial parameter records given; the model has {Components} {(Components == 1 ? "state" : "states")}.");
         var typed = new TParameters[Components];
         for (int k = 0; k < Components; k++)
             typed[k] = components[k] is TParameters p

@@ -6,9 +6,10 @@ namespace EmDsl.Inference;
 
 /// <summary>
 /// The M-step of a block whose family has an inverse mean map (closed form, or iterative for families such as
-/// the Gamma or a user-declared one): for each group of components
-/// that share parameters, η = (∇A)⁻¹((φ + S)/(ν + R)), with the mean parameter first kept off the
-/// domain's boundary by <see cref="FitOptions.ProbabilityFloor"/>.
+/// the Gamma or a user-declared one): for each group of states that share parameters,
+/// η = (∇A)⁻¹((φ + S)/(ν + R)), with the mean parameter first kept off the domain's boundary by
+/// <see cref="FitOptions.ProbabilityFloor"/>. Its statistics are the per-state sums S_k = Σ w q T(x) of the
+/// engine's shared product.
 /// </summary>
 internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
 {
@@ -21,8 +22,11 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         _prior = block.Prior;
     }
 
-    public override BlockState MStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context)
+    public override Statistics CreateStatistics(BlockState? state) => new ComponentStatistics(Components, StatisticCount);
+
+    public override BlockState MStep(Statistics statistics, BlockState? previous, MStepContext context)
     {
+        var stats = (ComponentStatistics)statistics;
         int s = StatisticCount;
         var natural = new double[Components * s];
         var usual = new TParameters[Components];
@@ -30,18 +34,19 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         var eta = new double[s];
         foreach (var group in Groups())
         {
-            SumGroup(statistics, counts, group, sum, out double count);
-            int? component = group.Length == 1 ? group[0] : null;
+            SumGroup(stats, group, sum, out double count);
+            int? component = Member(group);
             string who = component is null ? "the shared parameters" : $"component {component}";
             bool empty = count <= context.EmptyMass;
             if (empty && previous is not null) { KeepPrevious(previous, natural, usual, group); continue; }
             string reason = "no data in the initial responsibilities";
-            if ((empty || !TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out reason)) && previous is null && component is not null)
+            bool floored = false;
+            if ((empty || !TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out floored, out reason)) && previous is null && component is not null)
             {
                 // An initial component with no data, or a degenerate one (one distinct value, say, whose statistics no
                 // distribution of a family without floors matches), starts from the estimate on all rows.
-                SumGroup(statistics, counts, AllComponents(), sum, out count);
-                if (TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out _))
+                SumGroup(stats, AllComponents(), sum, out count);
+                if (TryEstimate(sum, count, context.Options.ProbabilityFloor, eta, out floored, out _))
                 {
                     context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the estimate on all rows");
                     reason = "";
@@ -51,7 +56,7 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
             {
                 if (previous is null)
                     throw new InvalidOperationException($"Block '{Name}': cannot estimate initial parameters of {who}: {reason}.");
-                context.Log.Add(FitEventKind.MStepRejected, Name, component, reason + "; previous parameters kept");
+                context.Invalid(Name, component, reason);
                 KeepPrevious(previous, natural, usual, group);
                 continue;
             }
@@ -61,14 +66,14 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
                 eta.CopyTo(natural, k * s);
                 usual[k] = parameters;
             }
-            if (previous is null || context.AlwaysTakeFloored) continue;
-            double qNew = ExpectedLogLikelihood(natural, statistics, counts, group) + GroupLogPrior(natural, group[0]);
-            double qOld = ExpectedLogLikelihood(previous.Natural, statistics, counts, group) + GroupLogPrior(previous.Natural, group[0]);
-            if (MStepContext.NotWorse(qNew, qOld)) continue;
-            if (qOld - qNew > MStepContext.NegligibleLoss(qOld))
-                context.Log.Add(FitEventKind.MStepRejected, Name, component,
-                    $"the floored estimate lowers the expected complete-data objective ({qNew:G12} < {qOld:G12}); previous parameters kept");
-            KeepPrevious(previous, natural, usual, group);
+            if (previous is null) continue;
+            if (floored) context.NoteFloored();
+            var kind = !floored && _family.HasClosedFormInverse ? CandidateKind.Exact : CandidateKind.Approximate;
+            if (!context.MustCompare(kind)) { context.TakenWithoutComparison(Name); continue; }
+            double qNew = NaturalExpectedLogLikelihood(natural, stats, group) + GroupLogPrior(natural, group[0]);
+            double qOld = NaturalExpectedLogLikelihood(previous.Natural, stats, group) + GroupLogPrior(previous.Natural, group[0]);
+            if (!context.Judge(kind, qNew, qOld, Name, component, floored ? "floored estimate" : "estimate"))
+                KeepPrevious(previous, natural, usual, group);
         }
         return CreateState(natural, usual);
     }
@@ -85,10 +90,15 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         }
     }
 
-    private bool TryEstimate(ReadOnlySpan<double> sum, double count, double floor, Span<double> eta, out string reason)
+    /// <summary>
+    /// η for a group's summed statistics, its mean parameter first projected into the domain; <paramref name="floored"/>
+    /// says whether the projection moved it (then the estimate is not the exact maximiser of Q).
+    /// </summary>
+    private bool TryEstimate(ReadOnlySpan<double> sum, double count, double floor, Span<double> eta, out bool floored, out string reason)
     {
         int s = StatisticCount;
-        Span<double> mean = stackalloc double[s];
+        floored = false;
+        var mean = new double[s];
         if (_prior is not null)
         {
             if (!(_prior.PseudoCount + count > 0)) { reason = "no data and no prior pseudo-counts"; return false; }
@@ -99,7 +109,9 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
             if (!(count > 0)) { reason = "no data"; return false; }
             for (int i = 0; i < s; i++) mean[i] = sum[i] / count;
         }
+        var before = (double[])mean.Clone();
         _family.ProjectMeanIntoDomain(mean, floor);
+        floored = !before.AsSpan().SequenceEqual(mean);
         if (!_family.IsMeanParameter(mean)) { reason = "the expected statistics are outside the family's mean domain"; return false; }
         try { _family.InverseMeanMap(mean, eta); }
         catch (ArgumentException e)
@@ -115,6 +127,9 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
 
     private double GroupLogPrior(ReadOnlySpan<double> natural, int k) =>
         _prior is null ? 0 : _prior.LogDensity(natural.Slice(k * StatisticCount, StatisticCount));
+
+    public override double ExpectedLogLikelihood(Statistics statistics, BlockState state) =>
+        NaturalExpectedLogLikelihood(state.Natural, (ComponentStatistics)statistics, AllComponents());
 
     public override double LogPrior(BlockState state)
     {

@@ -74,15 +74,18 @@ internal sealed class CovariateFrame
     }
 
     /// <summary>Writes z for rows [start, start + rows) into <paramref name="z"/> (rows × P, row-major).</summary>
-    public void Fill(DataMatrix data, int start, int rows, Span<double> z)
+    public void Fill(DataMatrix data, int start, int rows, Span<double> z) => Fill(data.Chunk(start, rows), z);
+
+    /// <summary>Writes z for the chunk's rows into <paramref name="z"/> (rows × P, row-major).</summary>
+    public void Fill(DataChunk data, Span<double> z)
     {
-        int p = Size, off = Intercept ? 1 : 0, stride = data.Columns;
+        int p = Size, off = Intercept ? 1 : 0, stride = data.Columns, rows = data.Rows;
         var values = data.Values;
         for (int i = 0; i < rows; i++)
         {
             var zi = z.Slice(i * p, p);
             if (Intercept) zi[0] = 1;
-            int src = (start + i) * stride;
+            int src = i * stride;
             for (int j = 0; j < _columns.Length; j++) zi[off + j] = (values[src + _columns[j]] - _mean[j]) / _scale[j];
         }
     }

@@ -11,6 +11,12 @@ public enum FitEventKind
     ObjectiveDecreased,
     /// <summary>Initialisation gave a component no data; it starts from parameters estimated on all the data.</summary>
     InitializationFallback,
+    /// <summary>
+    /// A half-step lowered the free energy F(q, θ) beyond rounding (see <see cref="ModelFit.FreeEnergyTrace"/>): an
+    /// M-step that does not maximise what it claims to, or an E-step inconsistent with the blocks' statistics. EM
+    /// should never do this; please report it (for a model of your own, check its M-step and its log-normalizer).
+    /// </summary>
+    FreeEnergyDecreased,
 }
 
 /// <summary>One diagnostics event.</summary>
@@ -34,14 +40,27 @@ public sealed record FitEvent(FitEventKind Kind, int Restart, int Iteration, str
 /// <param name="RestartObjectives">Final objective of each run; the best one is returned.</param>
 /// <param name="BestRestart">Index of the run returned.</param>
 /// <param name="Backend">Compute backend used ("openblas" or "managed").</param>
-/// <param name="EmptyComponents">Components empty at the end of the returned run.</param>
+/// <param name="EmptyComponents">Components (states) empty at the end of the returned run.</param>
+/// <param name="StalledParameters">
+/// The parameter sets (block names, "weights", "gating" or "transitions") whose every candidate was rejected in the
+/// returned run's last M-step; when any is, <see cref="ModelFit.Status"/> is <see cref="FitStatus.Stalled"/>.
+/// </param>
+/// <param name="FlooredEstimates">
+/// M-step estimates that a floor moved (<see cref="FitOptions.CovarianceFloor"/> moves every Gaussian estimate when it
+/// is above 0; <see cref="FitOptions.ProbabilityFloor"/> only estimates at the boundary), over every run. A floored
+/// estimate is not the exact maximiser of the M-step; with none, EM ran exactly.
+/// </param>
+/// <param name="InvalidCandidates">M-step candidates that could not be formed or were not valid (a covariance that is not positive definite, say), over every run.</param>
 public sealed record FitDiagnostics(
     IReadOnlyList<FitEvent> Events,
     bool EventsTruncated,
     IReadOnlyList<double> RestartObjectives,
     int BestRestart,
     string Backend,
-    IReadOnlyList<int> EmptyComponents)
+    IReadOnlyList<int> EmptyComponents,
+    IReadOnlyList<string> StalledParameters,
+    int FlooredEstimates,
+    int InvalidCandidates)
 {
     /// <summary>Most events kept per fit.</summary>
     public const int MaxEvents = 10_000;
@@ -49,10 +68,17 @@ public sealed record FitDiagnostics(
     /// <summary>Whether any iteration lowered the objective beyond rounding.</summary>
     public bool ObjectiveEverDecreased => Events.Any(e => e.Kind == FitEventKind.ObjectiveDecreased);
 
+    /// <summary>Whether any half-step lowered the free energy beyond rounding.</summary>
+    public bool FreeEnergyEverDecreased => Events.Any(e => e.Kind == FitEventKind.FreeEnergyDecreased);
+
+    /// <summary>Number of M-step candidates rejected (invalid, or lowering the expected complete-data objective beyond rounding).</summary>
+    public int RejectedCandidates => Events.Count(e => e.Kind == FitEventKind.MStepRejected);
+
     /// <inheritdoc />
     public override string ToString() =>
         $"FitDiagnostics {{ Backend = {Backend}, BestRestart = {BestRestart}, RestartObjectives = {Families.FamilyChecks.Format(RestartObjectives)}, " +
-        $"EmptyComponents = [{string.Join(", ", EmptyComponents)}], Events = {Events.Count}" +
+        $"EmptyComponents = [{string.Join(", ", EmptyComponents)}], " +
+        (StalledParameters.Count == 0 ? "" : $"StalledParameters = [{string.Join(", ", StalledParameters)}], ") + $"Events = {Events.Count}" +
         (Events.Count == 0 ? "" : " (" + string.Join(", ", Events.GroupBy(e => e.Kind).Select(g => $"{g.Key}: {g.Count()}")) + ")") +
         (EventsTruncated ? ", truncated" : "") + " }";
 }

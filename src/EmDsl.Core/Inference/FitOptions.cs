@@ -34,6 +34,7 @@ public sealed record FitOptions
         ChunkRows = original.ChunkRows;
         MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
         MStepOptimizer = original.MStepOptimizer;
+        CheckMSteps = original.CheckMSteps;
     }
 
     /// <summary>Maximum number of M-steps per run (default 500). A run that reaches it is reported as not converged.</summary>
@@ -103,6 +104,17 @@ public sealed record FitOptions
     /// prior) rises, so any setting keeps the objective monotone; more inner iterations mean fewer EM iterations.
     /// </summary>
     public OptimizerOptions MStepOptimizer { get; init; } = new() { MaxIterations = 5 };
+
+    /// <summary>
+    /// Whether an M-step candidate that is not an exact maximiser of its expected complete-data objective Q — an
+    /// estimate moved by a floor, a numerically inverted mean map (declared families, the Gamma, Beta, Dirichlet and
+    /// von Mises families), a family of your own — is compared with the previous parameters and rejected when it
+    /// lowers Q (default true; the objective then never falls). False takes every candidate as the M-step computed it:
+    /// use it to test an M-step, because a wrong one then shows as a fall of the free energy
+    /// (<see cref="FitEventKind.FreeEnergyDecreased"/>, <see cref="ModelFit.FreeEnergyTrace"/>) instead of being
+    /// quietly replaced by the previous parameters. Exact closed-form M-steps are never compared.
+    /// </summary>
+    public bool CheckMSteps { get; init; } = true;
 
     internal void Validate()
     {

@@ -8,10 +8,14 @@ namespace EmDsl.Inference;
 /// <param name="Value">The objective at <paramref name="Point"/>.</param>
 /// <param name="StartValue">The objective at the start (the previous parameters).</param>
 /// <param name="StopReason">Why the optimiser stopped.</param>
-internal sealed record AscentResult(double[] Point, double Value, double StartValue, string StopReason)
+/// <param name="Converged">Whether a tolerance rule stopped the optimiser (it stands at a maximum, to its tolerance or to rounding).</param>
+internal sealed record AscentResult(double[] Point, double Value, double StartValue, string StopReason, bool Converged)
 {
     /// <summary>Whether the objective rose.</summary>
     public bool Improved => Value > StartValue;
+
+    /// <summary>Whether no step was needed: the start is a maximum to the optimiser's tolerance or to rounding.</summary>
+    public bool AtMaximum => !Improved && Converged;
 }
 
 /// <summary>
@@ -35,6 +39,18 @@ internal static class GeneralizedEm
             if (double.IsNaN(startValue)) startValue = g.Value;
             return g.Value;
         }, start, options);
-        return new AscentResult(result.Point, result.Value, startValue, result.StopReason);
+        return new AscentResult(result.Point, result.Value, startValue, result.StopReason, result.Converged);
+    }
+
+    /// <summary>
+    /// How the acceptance policy sees an ascent: the optimiser only returns points that raise Q, so a rise is
+    /// taken; no rise at a maximum (to rounding, or by the gradient rule) is a tie; no rise for any other reason
+    /// (an iteration limit of 0, a line search that found nothing) is a rejection: the parameters could not move.
+    /// </summary>
+    public static void Report(AscentResult result, MStepContext context, string who)
+    {
+        if (result.Improved) context.TakenWithoutComparison(who);
+        else if (result.AtMaximum) context.AtMaximum(who);
+        else context.Invalid(who, null, $"no step raised the expected complete-data objective ({result.StopReason})");
     }
 }

@@ -12,6 +12,14 @@ public abstract record Initialization
     /// Seeded k-means++ on the standardised columns the model reads, refined by up to
     /// <paramref name="lloydIterations"/> Lloyd iterations; the hard clusters become the first
     /// responsibilities, from which an M-step gives the first parameters. Each restart reseeds.
+    /// <para>
+    /// For a hidden Markov model the clusters label the steps — renamed to fit a transition structure with
+    /// structural zeros; a left-to-right chain instead cuts each sequence into K consecutive segments (evenly for the
+    /// first run, at random points for later restarts) — and the start is softened (0.9 on the label, 0.1 spread over
+    /// all states), so that no emission probability starts at exactly 0. The first initial distribution and
+    /// transition matrix count the labels' starts and transitions plus one pseudo-count per allowed entry, so that no
+    /// allowed transition starts at zero, where EM would keep it.
+    /// </para>
     /// </summary>
     public static Initialization KMeansPlusPlus(int lloydIterations = 10) =>
         lloydIterations < 0
@@ -26,8 +34,10 @@ public abstract record Initialization
     }
 
     /// <summary>
-    /// Starts from given parameters: the mixing weights here, and each block's per-component parameters added
-    /// with <see cref="ParameterInitialization.With{TParameters}"/>. Every block of the model must be given.
+    /// Starts from given parameters: the mixing weights here (for a hidden Markov model, the initial distribution),
+    /// and each block's per-component parameters added with <see cref="ParameterInitialization.With{TParameters}"/>.
+    /// Every block of the model must be given. A hidden Markov model's transition matrix is added with
+    /// <see cref="ParameterInitialization.WithTransitions"/> (uniform over the allowed transitions when omitted).
     /// </summary>
     public static ParameterInitialization FromParameters(IEnumerable<double> weights)
     {
@@ -35,8 +45,13 @@ public abstract record Initialization
         return new ParameterInitialization(weights.ToImmutableArray(), ImmutableDictionary<string, (Block, object)>.Empty);
     }
 
-    /// <summary>Starts from the parameters of an earlier fit of a model with the same blocks.</summary>
-    public static Initialization FromFit(MixtureFit fit)
+    /// <summary>
+    /// Starts from the parameters of an earlier fit of a model with the same blocks and number of states: a mixture
+    /// or a hidden Markov model. A mixture fit can start a hidden Markov model (its weights become the initial
+    /// distribution, the transitions start uniform) and a hidden Markov fit a mixture (its initial distribution
+    /// becomes the weights).
+    /// </summary>
+    public static Initialization FromFit(ModelFit fit)
     {
         ArgumentNullException.ThrowIfNull(fit);
         return new FitInitialization(fit);
@@ -47,18 +62,26 @@ internal sealed record KMeansPlusPlusInitialization(int LloydIterations) : Initi
 
 internal sealed record ResponsibilityInitialization(double[,] Responsibilities) : Initialization;
 
-internal sealed record FitInitialization(MixtureFit Fit) : Initialization;
+internal sealed record FitInitialization(ModelFit Fit) : Initialization;
 
 /// <summary>Initial parameters: mixing weights and, per block, one parameter record per component.</summary>
 public sealed record ParameterInitialization : Initialization
 {
     internal ParameterInitialization(ImmutableArray<double> weights, ImmutableDictionary<string, (Block Block, object Components)> blocks,
-        ImmutableArray<RegressionParameters>? gating = null)
+        ImmutableArray<RegressionParameters>? gating = null, double[,]? transitions = null)
     {
         Weights = weights;
         BlockParameters = blocks;
         GatingCoefficients = gating;
+        _transitions = transitions;
     }
+
+    private readonly double[,]? _transitions;
+
+    /// <summary>For a hidden Markov model: the initial transition matrix (a copy; row i: from state i), or null for uniform rows over the allowed transitions.</summary>
+    public double[,]? Transitions => (double[,]?)_transitions?.Clone();
+
+    internal double[,]? TransitionsInternal => _transitions;
 
     /// <summary>
     /// For a mixture of experts: the gating coefficients, one record per component, component 0 the all-zero
@@ -66,7 +89,7 @@ public sealed record ParameterInitialization : Initialization
     /// </summary>
     public ImmutableArray<RegressionParameters>? GatingCoefficients { get; }
 
-    /// <summary>π.</summary>
+    /// <summary>π: the mixing weights, or a hidden Markov model's initial distribution.</summary>
     public ImmutableArray<double> Weights { get; }
 
     internal ImmutableDictionary<string, (Block Block, object Components)> BlockParameters { get; }
@@ -83,9 +106,16 @@ public sealed record ParameterInitialization : Initialization
     public ParameterInitialization WithGating(IEnumerable<RegressionParameters> coefficients)
     {
         ArgumentNullException.ThrowIfNull(coefficients);
-        return new(Weights, BlockParameters, coefficients.ToImmutableArray());
+        return new(Weights, BlockParameters, coefficients.ToImmutableArray(), _transitions);
+    }
+
+    /// <summary>Adds a hidden Markov model's initial transition matrix (K × K, rows summing to 1; zeros where the structure forbids a transition).</summary>
+    public ParameterInitialization WithTransitions(double[,] transitions)
+    {
+        ArgumentNullException.ThrowIfNull(transitions);
+        return new(Weights, BlockParameters, GatingCoefficients, (double[,])transitions.Clone());
     }
 
     internal ParameterInitialization WithUntyped(Block block, object components) =>
-        new(Weights, BlockParameters.SetItem(block.Name, (block, components)), GatingCoefficients);
+        new(Weights, BlockParameters.SetItem(block.Name, (block, components)), GatingCoefficients, _transitions);
 }

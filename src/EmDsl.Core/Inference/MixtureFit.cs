@@ -9,113 +9,39 @@ namespace EmDsl.Inference;
 public sealed record MixtureSample(DataMatrix Data, IReadOnlyList<int> Components);
 
 /// <summary>
-/// The result of fitting a <see cref="MixtureModel"/>: parameters in their usual form, the objective trace
-/// (log-likelihood plus log prior at every iteration), convergence, diagnostics, and predictions.
+/// The result of fitting a <see cref="MixtureModel"/>: the mixing weights (or gating), the blocks' parameters in
+/// their usual form, the objective and free-energy traces, convergence, diagnostics, and predictions.
 /// Immutable; safe to share between threads.
 /// </summary>
-public sealed class MixtureFit
+public sealed class MixtureFit : ModelFit
 {
-    private readonly CompiledMixture _compiled;
-    private readonly ModelState _state;
-    private readonly double[] _trace;
-
-    internal MixtureFit(CompiledMixture compiled, ModelState state, List<double> trace, int iterations, bool converged,
-        double logLikelihood, double logPrior, double totalWeight, FitDiagnostics diagnostics)
-    {
-        _compiled = compiled;
-        _state = state;
-        _trace = trace.ToArray();
-        Iterations = iterations;
-        Converged = converged;
-        LogLikelihood = logLikelihood;
-        LogPrior = logPrior;
-        TotalWeight = totalWeight;
-        Diagnostics = diagnostics;
-    }
+    internal MixtureFit(CompiledModel compiled, EngineResult result) : base(compiled, result) { }
 
     /// <summary>The model that was fitted.</summary>
-    public MixtureModel Model => _compiled.Model;
+    public MixtureModel Model => (MixtureModel)Compiled.Model;
 
     /// <summary>
     /// Mixing weights π_k (they sum to one). For a mixture of experts, whose weights depend on covariates, these are
     /// the gating probabilities averaged over the training rows (weighted); see <see cref="GatingCoefficients"/>.
     /// </summary>
-    public IReadOnlyList<double> Weights => _state.Weights;
+    public IReadOnlyList<double> Weights => State.Latent switch
+    {
+        WeightsState w => w.Weights,
+        GatingState g => g.Weights,
+        _ => throw new InvalidOperationException("A mixture fit without mixture weights."),
+    };
 
     /// <summary>
     /// The gating network's coefficients of a mixture of experts, one record per component (intercept and one slope
     /// per gating covariate; component 0 is the all-zero reference), or an empty list when the weights are constants.
     /// </summary>
     public IReadOnlyList<RegressionParameters> GatingCoefficients =>
-        _state.Gating is null ? [] : Enumerable.Range(0, Model.Components).Select(k => _compiled.Gating!.Coefficients(_state.Gating, k)).ToArray();
-
-    /// <summary>The fitted parameters of <paramref name="block"/>, one record per component (identical records for a shared block).</summary>
-    /// <exception cref="ArgumentException">The block is not part of this model.</exception>
-    public IReadOnlyList<TParameters> Parameters<TParameters>(Block<TParameters> block)
-    {
-        int b = IndexOf(block);
-        return ((BlockRuntime<TParameters>)_compiled.Blocks[b]).Parameters(_state.Blocks[b]);
-    }
-
-    /// <summary>
-    /// The fitted parameters of the block named <paramref name="blockName"/>, untyped (each element is the
-    /// block family's parameter record), for code that holds blocks only as <see cref="Block"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">No block has that name.</exception>
-    public IReadOnlyList<object> Parameters(string blockName)
-    {
-        var block = Model.Blocks.FirstOrDefault(b => b.Name == blockName)
-            ?? throw new ArgumentException($"The model has no block named '{blockName}' (its blocks: {string.Join(", ", Model.Blocks.Select(x => x.Name))}).", nameof(blockName));
-        return UsualParameters(block).Cast<object>().ToArray();
-    }
-
-    internal Array UsualParameters(Block block) => _state.Blocks[IndexOf(block)].Usual;
-
-    private int IndexOf(Block block)
-    {
-        ArgumentNullException.ThrowIfNull(block);
-        for (int b = 0; b < _compiled.Blocks.Length; b++)
-        {
-            var mine = _compiled.Blocks[b].Block;
-            if (ReferenceEquals(mine, block) ||
-                (mine.Name == block.Name && mine.Family.GetType() == block.Family.GetType() && mine.Columns.SequenceEqual(block.Columns)))
-                return b;
-        }
-        throw new ArgumentException($"Block '{block.Name}' is not part of this model (its blocks: {string.Join(", ", Model.Blocks.Select(x => x.Name))}).", nameof(block));
-    }
-
-    /// <summary>Objective log p(X | θ) + log p(θ) at the initial parameters and after every M-step.</summary>
-    public IReadOnlyList<double> ObjectiveTrace => _trace;
-
-    /// <summary>Final objective: <see cref="LogLikelihood"/> + <see cref="LogPrior"/>.</summary>
-    public double Objective => _trace[^1];
-
-    /// <summary>Final log p(X | θ) = Σ_n w_n log Σ_k π_k p(x_n | θ_k).</summary>
-    public double LogLikelihood { get; }
-
-    /// <summary>Final log p(θ) (0 without priors).</summary>
-    public double LogPrior { get; }
-
-    /// <summary>M-steps done in the returned run.</summary>
-    public int Iterations { get; }
-
-    /// <summary>Whether the returned run met <see cref="FitOptions.Tolerance"/> before <see cref="FitOptions.MaxIterations"/>.</summary>
-    public bool Converged { get; }
-
-    /// <summary>Σ_n w_n: the number of rows without sample weights.</summary>
-    public double TotalWeight { get; }
-
-    /// <summary>Events, restarts and the backend used.</summary>
-    public FitDiagnostics Diagnostics { get; }
+        State.Latent is GatingState g
+            ? Enumerable.Range(0, Model.Components).Select(k => ((GatedLabelRuntime)Compiled.Latent).Coefficients(g.Coefficients, k)).ToArray()
+            : [];
 
     /// <summary>Number of free parameters (see <see cref="MixtureModel.FreeParameterCount"/>).</summary>
-    public int FreeParameterCount => Model.FreeParameterCount;
-
-    /// <summary>BIC on the training data: −2 log p(X | θ) + p log N, with N the total sample weight. Lower is better.</summary>
-    public double BayesianInformationCriterion => -2 * LogLikelihood + FreeParameterCount * Math.Log(TotalWeight);
-
-    /// <summary>AIC on the training data: −2 log p(X | θ) + 2p. Lower is better.</summary>
-    public double AkaikeInformationCriterion => -2 * LogLikelihood + 2 * FreeParameterCount;
+    public override int FreeParameterCount => Model.FreeParameterCount;
 
     private static readonly FitOptions PredictionOptions = FitOptions.Default;
 
@@ -164,11 +90,11 @@ public sealed class MixtureFit
     private double[]? Evaluate(DataMatrix data, bool responsibilities, out double[] logDensity)
     {
         ArgumentNullException.ThrowIfNull(data);
-        _compiled.Validate(data);
+        Compiled.Validate(data);
         logDensity = new double[data.Rows];
         var r = responsibilities ? new double[data.Rows * Model.Components] : null;
-        _compiled.Pass(data, null, null, _state,
-            new CompiledMixture.PassOutputs { Responsibilities = r, LogDensity = logDensity, Accumulate = false },
+        Compiled.Pass(data, [], null, null, State,
+            new CompiledModel.PassOutputs { Responsibilities = r, LogDensity = logDensity, Accumulate = false },
             PredictionOptions, CancellationToken.None);
         return r;
     }
@@ -183,22 +109,23 @@ public sealed class MixtureFit
         int columns = Model.RequiredColumns, k0 = Model.Components;
         var rows = new double[count * columns];
         var labels = new int[count];
-        var buffer = new double[_compiled.MaxDimension];
+        var buffer = new double[Compiled.MaxDimension];
+        var weights = Weights;
         for (int i = 0; i < count; i++)
         {
             double u = random.NextDouble(), c = 0;
             int k = k0 - 1;
             for (int j = 0; j < k0; j++)
             {
-                c += _state.Weights[j];
+                c += weights[j];
                 if (u < c) { k = j; break; }
             }
-            while (_state.Weights[k] == 0) k--; // rounding at the top end never lands on an empty component
+            while (weights[k] == 0) k--; // rounding at the top end never lands on an empty component
             labels[i] = k;
-            foreach (var block in _compiled.Blocks)
+            foreach (var block in Compiled.Blocks)
             {
                 var x = buffer.AsSpan(0, block.Dimension);
-                block.Sample(_state.Blocks[Array.IndexOf(_compiled.Blocks, block)], k, random, x);
+                block.Sample(State.Blocks[Array.IndexOf(Compiled.Blocks, block)], k, random, x);
                 for (int j = 0; j < x.Length; j++) rows[i * columns + block.Columns[j]] = x[j];
             }
         }
@@ -207,6 +134,6 @@ public sealed class MixtureFit
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Model.Components}-component mixture fit: objective {Objective:G10} after {Iterations} iterations ({(Converged ? "converged" : "not converged")}), " +
+        $"{Model.Components}-component mixture fit: objective {Objective:G10} after {Iterations} iterations ({StatusText(Status)}), " +
         $"weights [{string.Join(", ", Weights.Select(w => w.ToString("G4")))}]";
 }

@@ -56,11 +56,13 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
 
     public override bool SharesFrame => false;
 
-    public override bool NeedsResponsibilities => true;
+    public override bool KeepsRowPosterior => true;
 
     public override int ScratchPerRow => _p + Components;
 
-    public override void Validate(DataMatrix data)
+    public override Statistics CreateStatistics(BlockState? state) => new RowPosteriorStatistics(Components);
+
+    public override void Validate(DataChunk data)
     {
         base.Validate(data);
         foreach (var c in _block.Covariates)
@@ -70,28 +72,22 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
 
     // ---- E-step ----
 
-    public override void AddComponentTerms(DataMatrix data, int start, int rows, BlockState state, Span<double> logJoint, Span<double> scratch)
+    public override void AddComponentTerms(DataChunk data, BlockState state, Span<double> logJoint, Span<double> scratch)
     {
-        int k0 = Components, p = _p;
+        int k0 = Components, p = _p, rows = data.Rows;
         var z = scratch.Slice(0, rows * p);
         var eta = scratch.Slice(rows * p, rows * k0);
-        _frame.Fill(data, start, rows, z);
+        _frame.Fill(data, z);
         ComputeBackend.Current.Gemm(false, true, rows, k0, p, 1.0, z, p, state.Natural, _width, 0.0, eta, k0);
         int column = Columns[0], stride = data.Columns;
         var values = data.Values;
         bool linear = Kind == RegressionKind.Linear;
         for (int i = 0; i < rows; i++)
         {
-            double y = values[(start + i) * stride + column];
+            double y = values[i * stride + column];
             for (int k = 0; k < k0; k++)
                 logJoint[i * k0 + k] += Term(y, eta[i * k0 + k], linear ? state.Natural[k * _width + _p] : 0);
         }
-    }
-
-    public override void AccumulateComponentStatistics(DataMatrix data, int start, int rows, BlockState? state,
-        ReadOnlySpan<double> responsibilities, Span<double> statistics, int ld, Span<double> scratch)
-    {
-        // The M-step reads the responsibilities; there is nothing to summarise.
     }
 
     /// <summary>log p(y | η) − log h(y) for one row and component (σ² is read only by the linear kind).</summary>
@@ -104,30 +100,38 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
 
     // ---- M-step ----
 
-    public override BlockState MStep(ReadOnlySpan<double> statistics, ReadOnlySpan<double> counts, BlockState? previous, MStepContext context)
+    public override BlockState MStep(Statistics statistics, BlockState? previous, MStepContext context)
     {
-        var r = context.Responsibilities ?? throw new InvalidOperationException($"{_who}: the engine gave the M-step no responsibilities.");
+        var stats = (RowPosteriorStatistics)statistics;
         var groups = Groups();
-        var weights = GroupWeights(r, groups);
+        var weights = stats.Grouped(_y.Length, groups);
         var natural = new double[Components * _width];
-        if (Kind == RegressionKind.Linear) LinearMStep(groups, weights, counts, previous, context, natural);
-        else GeneralizedMStep(groups, weights, counts, previous, context, natural);
+        if (Kind == RegressionKind.Linear) LinearMStep(groups, weights, stats.Counts, previous, context, natural);
+        else GeneralizedMStep(groups, weights, stats.Counts, previous, context, natural);
         return State(natural);
     }
 
-    /// <summary>Per group g, the row weights Σ_{k∈g} r_nk (rows × G, row-major).</summary>
-    private double[] GroupWeights(double[] r, int[][] groups)
+    /// <summary>
+    /// Σ_n Σ_k w_n q_n(k) (log p(y_n | z_n, θ_k) − log h(y_n)): one pass over the rows with the design, as the E-step
+    /// computes each term.
+    /// </summary>
+    public override double ExpectedLogLikelihood(Statistics statistics, BlockState state)
     {
-        int n = _y.Length, g0 = groups.Length, k0 = Components;
-        var w = new double[n * g0];
+        var r = ((RowPosteriorStatistics)statistics).Dense(_y.Length);
+        int k0 = Components, n = _y.Length;
+        bool linear = Kind == RegressionKind.Linear;
+        double q = 0;
         for (int i = 0; i < n; i++)
-            for (int g = 0; g < g0; g++)
+        {
+            var zi = _z.AsSpan(i * _p, _p);
+            for (int k = 0; k < k0; k++)
             {
-                double s = 0;
-                foreach (int k in groups[g]) s += r[i * k0 + k];
-                w[i * g0 + g] = s;
+                double w = r[i * k0 + k];
+                if (w == 0) continue;
+                q += w * Term(_y[i], Dot(zi, state.Natural.AsSpan(k * _width, _p)), linear ? state.Natural[k * _width + _p] : 0);
             }
-        return w;
+        }
+        return q;
     }
 
     private static double GroupCount(ReadOnlySpan<double> counts, int[] group)
@@ -151,9 +155,10 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             double[] gamma = [];
             double variance = 0;
             string reason = "no data in the initial responsibilities";
-            if ((empty || !TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out gamma, out variance, out reason))
+            bool floored = false;
+            if ((empty || !TryWeightedLeastSquares(w, priorVariance, context.Options.CovarianceFloor, out gamma, out variance, out floored, out reason))
                 && previous is null && component is not null
-                && TryWeightedLeastSquares(Pooled(weights, g0), null, context.Options.CovarianceFloor, out gamma, out variance, out _))
+                && TryWeightedLeastSquares(Pooled(weights, g0), null, context.Options.CovarianceFloor, out gamma, out variance, out floored, out _))
             {
                 // An initial component with no data, or too few rows for its regression, starts from the regression on all rows.
                 context.Log.Add(FitEventKind.InitializationFallback, Name, component, reason + "; starting from the regression on all rows");
@@ -163,7 +168,7 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             {
                 if (previous is null)
                     throw new InvalidOperationException($"{_who}: cannot estimate the initial regression of {(component is null ? "the shared parameters" : $"component {component}")}: {reason}.");
-                context.Log.Add(FitEventKind.MStepRejected, Name, component, reason + "; previous parameters kept");
+                context.Invalid(Name, component, reason);
                 CopyGroup(previous.Natural, natural, group);
                 continue;
             }
@@ -173,12 +178,13 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
                 natural[k * _width + _p] = variance;
             }
             if (previous is null) continue;
+            // Weighted least squares and the residual variance maximise Q exactly, unless the variance floor binds or a
+            // ridge prior makes the step a conditional maximisation (γ given the previous σ²).
+            if (floored) context.NoteFloored();
+            var kind = _block.Prior is null && !floored ? CandidateKind.Exact : CandidateKind.Approximate;
+            if (!context.MustCompare(kind)) { context.TakenWithoutComparison(Name); continue; }
             double qNew = LinearQ(natural, group[0], w), qOld = LinearQ(previous.Natural, group[0], w);
-            if (MStepContext.NotWorse(qNew, qOld)) continue;
-            if (qOld - qNew > MStepContext.NegligibleLoss(qOld))
-                context.Log.Add(FitEventKind.MStepRejected, Name, component,
-                    $"the estimate lowers the expected complete-data objective ({qNew:G12} < {qOld:G12}); previous parameters kept");
-            CopyGroup(previous.Natural, natural, group);
+            if (!context.Judge(kind, qNew, qOld, Name, component)) CopyGroup(previous.Natural, natural, group);
         }
     }
 
@@ -186,8 +192,9 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
     /// γ = (ZᵀWZ + σ²Λ)⁻¹ ZᵀWy (σ² the previous variance, only when a ridge prior is present), then
     /// σ² = max(Σ w (y − zγ)² / Σ w, floor).
     /// </summary>
-    private bool TryWeightedLeastSquares(double[] w, double? previousVariance, double floor, out double[] gamma, out double variance, out string reason)
+    private bool TryWeightedLeastSquares(double[] w, double? previousVariance, double floor, out double[] gamma, out double variance, out bool floored, out string reason)
     {
+        floored = false;
         int n = _y.Length, p = _p;
         var gram = new double[p * p];
         gamma = new double[p];
@@ -235,6 +242,7 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             ss += w[i] * e * e;
         }
         variance = Math.Max(ss / total, floor);
+        floored = variance != ss / total;
         if (!(variance > 0) || !double.IsFinite(variance) || gamma.Any(v => !double.IsFinite(v)))
         {
             reason = $"the estimate is not finite (variance {variance})";
@@ -301,8 +309,7 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
             foreach (int k in group)
                 for (int j = 0; j < p; j++) natural[k * _width + j] = result.Point[j * g0 + g];
         }
-        if (previous is not null && !result.Improved)
-            context.Log.Add(FitEventKind.MStepRejected, Name, null, $"no step raised the expected complete-data objective ({result.StopReason}); previous parameters kept");
+        if (previous is not null) GeneralizedEm.Report(result, context, Name);
     }
 
     /// <summary>Starts a GLM at the intercept that fits the pooled mean response (0 without an intercept).</summary>

@@ -26,15 +26,28 @@ public static class LogSpace
     /// normaliser +∞ and shares its mass equally among them (the limit of the softmax); a row containing NaN
     /// gets normaliser NaN, which the caller must treat as an error.
     /// </summary>
-    public static void SoftmaxRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers)
+    public static void SoftmaxRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers) =>
+        SoftmaxRowsInPlace(logits, rows, cols, logNormalizers, Span<double>.Empty);
+
+    /// <summary>
+    /// <see cref="SoftmaxRowsInPlace(Span{double}, int, int, Span{double})"/>, and when <paramref name="entropies"/>
+    /// is not empty also each row's entropy −Σ_j p_j log p_j (0·log 0 = 0), from the shifted logits it already has:
+    /// with v_j = x_j − max and s = Σ exp(v_j), −Σ p_j log p_j = log s − Σ_j p_j v_j, so no logarithm per entry. The
+    /// probabilities and normalisers are bit for bit those of the overload without entropies. A row whose
+    /// normaliser is not finite gets entropy 0.
+    /// </summary>
+    public static void SoftmaxRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         if (logits.Length < rows * cols) throw new ArgumentException("logits is smaller than rows×cols.", nameof(logits));
         if (logNormalizers.Length < rows) throw new ArgumentException("logNormalizers is shorter than rows.", nameof(logNormalizers));
+        bool entropy = !entropies.IsEmpty;
+        if (entropy && entropies.Length < rows) throw new ArgumentException("entropies is shorter than rows.", nameof(entropies));
         if (cols < 32)
         {
-            SoftmaxShortRowsInPlace(logits, rows, cols, logNormalizers);
+            SoftmaxShortRowsInPlace(logits, rows, cols, logNormalizers, entropies);
             return;
         }
+        double[]? shifted = entropy ? new double[cols] : null;
         for (int i = 0; i < rows; i++)
         {
             var row = logits.Slice(i * cols, cols);
@@ -42,15 +55,23 @@ public static class LogSpace
             if (!double.IsFinite(max))
             {
                 logNormalizers[i] = max;
+                if (entropy) entropies[i] = 0;
                 if (double.IsNegativeInfinity(max)) row.Clear();
                 else if (double.IsPositiveInfinity(max)) IndicatorOfPositiveInfinity(row);
                 continue;
             }
             TensorPrimitives.Subtract(row, max, row);
+            if (entropy) row.CopyTo(shifted);
             TensorPrimitives.Exp(row, row);
             double sum = TensorPrimitives.Sum(row);
             TensorPrimitives.Divide(row, sum, row);
             logNormalizers[i] = max + Math.Log(sum);
+            if (entropy)
+            {
+                double pv = 0;
+                for (int j = 0; j < cols; j++) if (row[j] > 0) pv += row[j] * shifted![j];
+                entropies[i] = Math.Log(sum) - pv;
+            }
         }
     }
 
@@ -58,8 +79,9 @@ public static class LogSpace
     /// The same for rows shorter than a few vectors (a mixture's K), where per-call overhead of the vectorised
     /// primitives would dominate: plain loops, one pass for the maximum and one for exp and the sum.
     /// </summary>
-    private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers)
+    private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
+        bool entropy = !entropies.IsEmpty;
         for (int i = 0; i < rows; i++)
         {
             var row = logits.Slice(i * cols, cols);
@@ -70,24 +92,29 @@ public static class LogSpace
                 if (v > max) max = v;
                 nan |= double.IsNaN(v);
             }
-            if (nan) { logNormalizers[i] = double.NaN; continue; }
+            if (nan) { logNormalizers[i] = double.NaN; if (entropy) entropies[i] = double.NaN; continue; }
             if (!double.IsFinite(max))
             {
                 logNormalizers[i] = max;
+                if (entropy) entropies[i] = 0;
                 if (double.IsNegativeInfinity(max)) row.Clear();
                 else IndicatorOfPositiveInfinity(row);
                 continue;
             }
-            double sum = 0;
+            double sum = 0, ev = 0;
             for (int j = 0; j < row.Length; j++)
             {
-                double e = Math.Exp(row[j] - max);
+                double v = row[j] - max;
+                double e = Math.Exp(v);
                 row[j] = e;
                 sum += e;
+                if (e > 0) ev += e * v;
             }
             double inv = 1 / sum;
             for (int j = 0; j < row.Length; j++) row[j] *= inv;
-            logNormalizers[i] = max + Math.Log(sum);
+            double logSum = Math.Log(sum);
+            logNormalizers[i] = max + logSum;
+            if (entropy) entropies[i] = logSum - ev * inv;
         }
     }
 

@@ -73,4 +73,22 @@ internal static class SymmetricMatrix
         for (int i = 0; i < n * n; i++) s += inv[i] * b[i];
         return s;
     }
+
+    /// <summary>
+    /// tr(A⁻¹ B) for symmetric B by two triangular solves with A's Cholesky factor L (no inverse is formed):
+    /// Y = L⁻¹B, then Z = L⁻¹Yᵀ = L⁻¹BL⁻ᵀ, whose trace is the answer.
+    /// </summary>
+    public static double TraceOfSolve(ReadOnlySpan<double> l, int n, ReadOnlySpan<double> b)
+    {
+        var y = b.Slice(0, n * n).ToArray();
+        var backend = ComputeBackend.Current;
+        backend.SolveLowerInPlace(l, n, y, n, transpose: false);
+        var yt = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) yt[j * n + i] = y[i * n + j];
+        backend.SolveLowerInPlace(l, n, yt, n, transpose: false);
+        double s = 0;
+        for (int i = 0; i < n; i++) s += yt[i * n + i];
+        return s;
+    }
 }

@@ -49,7 +49,7 @@ public class ChunkingAndThreadingTests
         }
     }
 
-    /// <summary>One E-step pass (CompiledMixture.Pass) at a fixed state: every summary entry agrees across chunk sizes.</summary>
+    /// <summary>One E-step pass (CompiledModel.Pass) at a fixed state: every summary entry agrees across chunk sizes.</summary>
     [Fact]
     public void PassSummariesAgreeAcrossChunkSizes()
     {
@@ -59,25 +59,30 @@ public class ChunkingAndThreadingTests
         var weights = Enumerable.Range(0, data.Rows).Select(_ => r.NextDouble() * 2).ToArray();
         foreach (var w in new[] { null, weights })
         {
-            var compiled = CompiledMixture.Create(m.Model, data, w);
-            var state = new ModelState([0.3, 0.7], compiled.Blocks.Select(b => b.FromParameters(m.StartRecords(b.Block))).ToArray());
+            var compiled = CompiledModel.Create(m.Model, EmEngine.LatentOf(m.Model, data, w), data, w);
+            var state = new ModelState(new WeightsState([0.3, 0.7]), compiled.Blocks.Select(b => b.FromParameters(m.StartRecords(b.Block))).ToArray());
             var logBase = compiled.LogBaseMeasure(data);
             var summaries = ChunkSizes.Select(c =>
-                compiled.Pass(data, logBase, w, state, new CompiledMixture.PassOutputs(), FitOptions.Default with { ChunkRows = c }, CancellationToken.None)).ToArray();
+                compiled.Pass(data, [], logBase, w, state, new CompiledModel.PassOutputs(), FitOptions.Default with { ChunkRows = c }, CancellationToken.None)).ToArray();
             double total = w?.Sum() ?? data.Rows;
             foreach (var s in summaries)
             {
                 Assert.Equal(total, s.Weight, 1e-9);
-                Assert.Equal(total, s.Counts.Sum(), 1e-9); // responsibilities of a row sum to its weight
+                Assert.Equal(total, s.Latent.Counts.Sum(), 1e-9); // responsibilities of a row sum to its weight
+                Assert.All(s.Blocks, b => AssertClose(s.Latent.Counts, b.Counts, 0, "every block's counts are the latent counts"));
             }
             for (int i = 1; i < summaries.Length; i++)
             {
-                AssertClose(summaries[0].Counts, summaries[i].Counts, 1e-12, $"counts, chunk {ChunkSizes[i]}");
-                AssertClose(summaries[0].Statistics, summaries[i].Statistics, 1e-12, $"statistics, chunk {ChunkSizes[i]}");
+                AssertClose(summaries[0].Latent.Counts, summaries[i].Latent.Counts, 1e-12, $"counts, chunk {ChunkSizes[i]}");
+                for (int b = 0; b < summaries[0].Blocks.Length; b++)
+                    AssertClose(((ComponentStatistics)summaries[0].Blocks[b]).Sums, ((ComponentStatistics)summaries[i].Blocks[b]).Sums, 1e-12,
+                        $"statistics of block {b}, chunk {ChunkSizes[i]}");
                 AssertClose([summaries[0].LogLikelihood], [summaries[i].LogLikelihood], 1e-12, $"log-likelihood, chunk {ChunkSizes[i]}");
+                AssertClose([summaries[0].Entropy], [summaries[i].Entropy], 1e-12, $"entropy, chunk {ChunkSizes[i]}");
+                AssertClose([summaries[0].LogBase], [summaries[i].LogBase], 1e-12, $"Σ log h, chunk {ChunkSizes[i]}");
             }
             // Without logBase the pass computes log h itself: same log-likelihood.
-            var noBase = compiled.Pass(data, null, w, state, new CompiledMixture.PassOutputs(), FitOptions.Default with { ChunkRows = 33 }, CancellationToken.None);
+            var noBase = compiled.Pass(data, [], null, w, state, new CompiledModel.PassOutputs(), FitOptions.Default with { ChunkRows = 33 }, CancellationToken.None);
             AssertClose([summaries[0].LogLikelihood], [noBase.LogLikelihood], 1e-12, "log-likelihood without precomputed log h");
         }
     }

@@ -16,7 +16,7 @@ internal static class EngineFixtures
     // ---------------------------------------------------------------- reading fits
 
     /// <summary>Every number a fit returns for one block, in a fixed order (means then covariances, or probabilities, or rates).</summary>
-    public static double[] BlockValues(MixtureFit fit, Block block) => block switch
+    public static double[] BlockValues(ModelFit fit, Block block) => block switch
     {
         Block<GaussianParameters> g => fit.Parameters(g).SelectMany(p => p.Mean.Concat(p.Covariance.ToArray().Cast<double>())).ToArray(),
         Block<BernoulliParameters> g => fit.Parameters(g).SelectMany(p => p.Probabilities).ToArray(),
@@ -30,8 +30,12 @@ internal static class EngineFixtures
     public static double[] AllValues(MixtureFit fit) =>
         fit.Weights.Concat(fit.Model.Blocks.SelectMany(b => BlockValues(fit, b))).ToArray();
 
+    /// <summary>Initial distribution, transition matrix (row by row), then every block's values.</summary>
+    public static double[] AllValues(HiddenMarkovFit fit) =>
+        fit.InitialProbabilities.Concat(fit.TransitionMatrix.Cast<double>()).Concat(fit.Model.Blocks.SelectMany(b => BlockValues(fit, b))).ToArray();
+
     /// <summary>Usual parameters of component k of a block, untyped.</summary>
-    public static object ComponentParameters(MixtureFit fit, Block block, int k) => block switch
+    public static object ComponentParameters(ModelFit fit, Block block, int k) => block switch
     {
         Block<GaussianParameters> g => fit.Parameters(g)[k],
         Block<BernoulliParameters> g => fit.Parameters(g)[k],

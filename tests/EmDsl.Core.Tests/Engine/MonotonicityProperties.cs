@@ -44,7 +44,33 @@ public class MonotonicityProperties(ITestOutputHelper output)
         Assert.True(Math.Abs(fit.Weights.Sum() - 1) <= 1e-12, $"{c}: weights sum to {fit.Weights.Sum():G17}.");
         Assert.True(fit.Weights.All(w => w >= 0), $"{c}: negative weight.");
         Assert.Equal(fit.LogLikelihood + fit.LogPrior, fit.Objective, 1e-9 * Math.Max(1, Math.Abs(fit.Objective)));
+        FreeEnergyChecks.AssertHalfSteps(fit, c.ToString());
         return fit;
+    }
+
+    /// <summary>
+    /// The exact-mode property of one case: with <see cref="FitOptions.CovarianceFloor"/> 0 every built-in M-step of
+    /// these blocks is an exact maximiser, and with <see cref="FitOptions.CheckMSteps"/> off every candidate is taken as
+    /// computed, so — unless the data made a floor bind or an estimate degenerate, which the diagnostics count and
+    /// which skips the case — no candidate may be rejected and every M half-step must raise the free energy. A guard
+    /// that quietly rejects a wrong M-step cannot hide it here. Returns whether the case qualified.
+    /// </summary>
+    internal static bool CheckExactCase(MixtureCase c, Initialization? start = null)
+    {
+        var blocks = RandomMixtures.BuildBlocks(c);
+        var model = RandomMixtures.BuildModel(c, blocks);
+        var data = RandomMixtures.BuildData(c);
+        var options = FitOptions.Default with
+        {
+            MaxIterations = c.MaxIterations, Tolerance = 0, Seed = c.DataSeed, ChunkRows = c.ChunkRows, CovarianceFloor = 0, CheckMSteps = false,
+            Initialization = start ?? Initialization.KMeansPlusPlus(),
+        };
+        MixtureFit fit;
+        try { fit = model.Fit(data, options, RandomMixtures.BuildWeights(c)); }
+        catch (InvalidOperationException e) when (e.Message.Contains("cannot estimate initial")) { return false; } // a degenerate start
+        if (fit.Diagnostics.FlooredEstimates > 0 || fit.Diagnostics.InvalidCandidates > 0 || fit.Diagnostics.EmptyComponents.Count > 0) return false;
+        FreeEnergyChecks.AssertExact(fit, c.ToString());
+        return true;
     }
 
     [Fact]
@@ -52,6 +78,44 @@ public class MonotonicityProperties(ITestOutputHelper output)
     {
         PropertyChecks.ForAll(RandomMixtures.Arbitrary, c => { CheckCase(c); }, baseline: 300);
         output.WriteLine($"{PropertyChecks.Cases(300)} random cases");
+    }
+
+    /// <summary>Exact mode (no floors binding): no candidate rejected, every M half-step raises F; most cases qualify.</summary>
+    [Fact]
+    public void ExactModeRejectsNoCandidateAndEveryMStepRaisesTheFreeEnergy()
+    {
+        int qualified = 0, total = 0;
+        PropertyChecks.ForAll(RandomMixtures.ExactArbitrary, c => { total++; if (CheckExactCase(c)) qualified++; }, baseline: 200);
+        output.WriteLine($"{qualified} of {total} random cases ran exactly");
+        Assert.True(qualified >= 0.6 * total, $"only {qualified} of {total} cases ran without floors or degenerate estimates: the exact-mode property checks too little.");
+    }
+
+    /// <summary>
+    /// The properties can fail: with a deliberately wrong M-step (every Gaussian mean estimate scaled by 0.8, injected
+    /// for this test's flow only) the exact-mode property fails — on a fit started from sound parameters, and over the
+    /// random cases — while the default mode's guard quietly rejects the wrong candidates, so that the objective trace
+    /// alone would not show it.
+    /// </summary>
+    [Fact]
+    public void ExactModePropertyCatchesAWrongMStep()
+    {
+        var c = new MixtureCase(2, [new(BlockKind.Gaussian, 2, CovarianceType.Full, false, false, 2, false, 1)], 200, 3, false, false, false, 40, 4096);
+        Assert.True(CheckExactCase(c), "the case must qualify without the fault");
+        var sound = RandomMixtures.BuildModel(c, RandomMixtures.BuildBlocks(c)).Fit(RandomMixtures.BuildData(c));
+        var start = Initialization.FromFit(sound);
+        Assert.True(CheckExactCase(c, start), "the case must qualify from the sound start without the fault");
+        GaussianRuntimeFault.Set(0.8);
+        try
+        {
+            var e = Assert.ThrowsAny<Exception>(() => CheckExactCase(c, start));
+            output.WriteLine(e.Message);
+            Assert.ThrowsAny<Exception>(() => PropertyChecks.ForAll(RandomMixtures.ExactArbitrary, x => { CheckExactCase(x); }, baseline: 100));
+            // The default mode's guard hides the fault from the objective: the wrong candidates are rejected.
+            var guarded = RandomMixtures.BuildModel(c, RandomMixtures.BuildBlocks(c)).Fit(RandomMixtures.BuildData(c), FitOptions.Default with { Initialization = start });
+            AssertNonDecreasing(guarded.ObjectiveTrace);
+            Assert.True(guarded.Diagnostics.RejectedCandidates > 0, "the guard should have rejected the wrong estimates");
+        }
+        finally { GaussianRuntimeFault.Set(null); }
     }
 
     /// <summary>The generator really produces what the property claims to cover (so a narrow generator cannot hide behind it).</summary>

@@ -97,6 +97,18 @@ internal static class RandomMixtures
 
     public static Arbitrary<MixtureCase> Arbitrary => Arb.From(CaseGen, Shrink);
 
+    /// <summary>
+    /// Cases for exact mode: data drawn from the model (no noise), 60–250 rows and K ≤ 3, so that estimates rarely
+    /// degenerate without a covariance floor. Shrinking keeps at least 60 rows.
+    /// </summary>
+    public static readonly Gen<MixtureCase> ExactCaseGen =
+        from c in CaseGen
+        from k in Gen.Choose(1, 3)
+        from rows in Gen.Choose(60, 250)
+        select c with { K = k, Rows = rows, Noise = false };
+
+    public static Arbitrary<MixtureCase> ExactArbitrary => Arb.From(ExactCaseGen, c => Shrink(c).Where(s => s.Rows >= 60));
+
     // ---------------------------------------------------------------- building
 
     /// <summary>The blocks of a case on consecutive columns, named b0, b1, …</summary>

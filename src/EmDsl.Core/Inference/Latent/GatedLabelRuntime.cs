@@ -5,14 +5,24 @@ using EmDsl.Numerics;
 
 namespace EmDsl.Inference;
 
+/// <summary>The gating coefficients V (P × K, frame coordinates, column 0 zero) and the training rows' average weights.</summary>
+internal sealed class GatingState(double[] coefficients, double[] weights) : LatentState
+{
+    /// <summary>V, row-major P × K.</summary>
+    public double[] Coefficients { get; } = coefficients;
+
+    /// <summary>The gating probabilities averaged over the training rows (weighted): the marginal mixing weights.</summary>
+    public double[] Weights { get; } = weights;
+}
+
 /// <summary>
-/// The gating network of a mixture of experts during a fit: log π_k(x_n) = (z_n V)_k − log Σ_l exp((z_n V)_l),
-/// with z_n the design in its <see cref="CovariateFrame"/> and V (P × K, row-major) whose column 0 is fixed at 0.
-/// Its M-step maximises Σ_n Σ_k r_nk log π_k(x_n) + log p(V), a softmax regression on soft labels with no
-/// closed form, by generalized-EM ascent (<see cref="GeneralizedEm"/>); the gradient comes from the autodiff
-/// over the whole design.
+/// The label of a mixture of experts: z_n ~ Categorical(π(x_n)) with the gating network
+/// log π_k(x_n) = (z_n V)_k − log Σ_l exp((z_n V)_l), z_n the design in its <see cref="CovariateFrame"/> and V
+/// (P × K, row-major) whose column 0 is fixed at 0. Its statistics are the weighted posterior rows; its M-step
+/// maximises Σ_n Σ_k r_nk log π_k(x_n) + log p(V), a softmax regression on soft labels with no closed form, by
+/// generalized-EM ascent (<see cref="GeneralizedEm"/>); the gradient comes from the autodiff over the whole design.
 /// </summary>
-internal sealed class GatingRuntime
+internal sealed class GatedLabelRuntime : LatentRuntime
 {
     private readonly Gating _gating;
     private readonly CovariateFrame _frame;
@@ -20,40 +30,54 @@ internal sealed class GatingRuntime
     private readonly double[]? _sampleWeights;
     private readonly double[] _precisions;
 
-    public GatingRuntime(Gating gating, int components, DataMatrix data, double[]? sampleWeights)
+    public GatedLabelRuntime(Gating gating, int components, DataMatrix data, double[]? sampleWeights) : base(components)
     {
         _gating = gating;
-        Components = components;
         _frame = CovariateFrame.Create(data, gating.Covariates, intercept: true, sampleWeights ?? ReadOnlySpan<double>.Empty, "The gating network");
         _z = _frame.Design(data);
         _sampleWeights = sampleWeights;
         _precisions = gating.Prior is null ? new double[_frame.Size] : _frame.FramePrecisions(gating.Prior.Precision);
     }
 
-    public int Components { get; }
+    private int Components => States;
+
+    public override string Name => "gating";
+
+    public override IReadOnlyList<int> Covariates => _gating.Covariates;
+
+    public override void FillBias(LatentState state, Span<double> bias) => bias.Slice(0, States).Clear();
+
+    public override bool AddsRowTerms => true;
+
+    public override bool KeepsRowPosterior => true;
+
+    public override Statistics CreateStatistics() => new RowPosteriorStatistics(States);
+
+    public override int FreeParameterCount => _gating.FreeParameterCount(States);
 
     /// <summary>P: the design's width.</summary>
     public int Size => _frame.Size;
 
     private int Rows => _z.Length / Size;
 
-    /// <summary>Scratch per row for <see cref="AddTerms"/>.</summary>
-    public int ScratchPerRow => Size + Components;
+    /// <summary>Scratch per row for <see cref="AddRowTerms"/>.</summary>
+    public override int ScratchPerRow => Size + Components;
 
-    public void Validate(DataMatrix data)
+    public override void Validate(DataChunk data)
     {
         foreach (var c in _gating.Covariates)
             if (c >= data.Columns)
                 throw new ArgumentException($"The gating network reads covariate column {c}, but the data has {data.Columns} column{(data.Columns == 1 ? "" : "s")} (0..{data.Columns - 1}).");
     }
 
-    /// <summary>Adds log π_k(x_n) to the rows × K log-joint of rows [start, start + rows).</summary>
-    public void AddTerms(DataMatrix data, int start, int rows, double[] v, Span<double> logJoint, Span<double> scratch)
+    /// <summary>Adds log π_k(x_n) to the chunk's rows × K log-joint.</summary>
+    public override void AddRowTerms(DataChunk data, LatentState state, Span<double> logJoint, Span<double> scratch)
     {
-        int p = Size, k0 = Components;
+        int p = Size, k0 = Components, rows = data.Rows;
+        var v = ((GatingState)state).Coefficients;
         var z = scratch.Slice(0, rows * p);
         var g = scratch.Slice(rows * p, rows * k0);
-        _frame.Fill(data, start, rows, z);
+        _frame.Fill(data, z);
         ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, z, p, v, k0, 0.0, g, k0);
         for (int i = 0; i < rows; i++)
         {
@@ -64,12 +88,15 @@ internal sealed class GatingRuntime
     }
 
     /// <summary>
-    /// The gating M-step from weighted responsibilities (rows × K). From <paramref name="previous"/> it takes
-    /// ascent steps that only raise the objective; without one (initialisation) it starts from the intercepts
+    /// The gating M-step from the weighted posterior rows. From <paramref name="previousState"/> it takes ascent
+    /// steps that only raise the objective; without one (initialisation) it starts from the intercepts
     /// log(R_k / R_0) and ascends further.
     /// </summary>
-    public double[] MStep(double[] responsibilities, ReadOnlySpan<double> counts, double[]? previous, MStepContext context)
+    public override LatentState MStep(Statistics statistics, LatentState? previousState, MStepContext context)
     {
+        var responsibilities = ((RowPosteriorStatistics)statistics).Dense(Rows);
+        var counts = statistics.Counts;
+        var previous = (previousState as GatingState)?.Coefficients;
         int p = Size, k0 = Components, free = k0 - 1;
         var start = new double[p * free];
         if (previous is not null)
@@ -95,9 +122,37 @@ internal sealed class GatingRuntime
         var options = context.Options.MStepOptimizer;
         if (previous is null) options = options with { MaxIterations = Math.Max(options.MaxIterations, 200) };
         var result = GeneralizedEm.Ascend(q, start, p, free, options);
-        if (previous is not null && !result.Improved)
-            context.Log.Add(FitEventKind.MStepRejected, "gating", null, $"no step raised the expected complete-data objective ({result.StopReason}); previous parameters kept");
-        return Expand(result.Point);
+        if (previous is not null) GeneralizedEm.Report(result, context, Name);
+        var v = Expand(result.Point);
+        return new GatingState(v, AverageWeights(v));
+    }
+
+    /// <summary>Σ_n Σ_k w_n q_n(k) log π_k(x_n): the gating's part of E_q[log p(z | θ)], chunk by chunk over the design.</summary>
+    public override double ExpectedLogJoint(Statistics statistics, LatentState state)
+    {
+        var r = ((RowPosteriorStatistics)statistics).Dense(Rows);
+        var v = ((GatingState)state).Coefficients;
+        int n = Rows, p = Size, k0 = Components;
+        const int chunk = 4096;
+        var g = new double[Math.Min(n, chunk) * k0];
+        double q = 0;
+        for (int start = 0; start < n; start += chunk)
+        {
+            int rows = Math.Min(chunk, n - start);
+            var logits = g.AsSpan(0, rows * k0);
+            ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, _z.AsSpan(start * p, rows * p), p, v, k0, 0.0, logits, k0);
+            for (int i = 0; i < rows; i++)
+            {
+                var row = logits.Slice(i * k0, k0);
+                double lse = LogSpace.LogSumExp(row);
+                for (int k = 0; k < k0; k++)
+                {
+                    double w = r[(start + i) * k0 + k];
+                    if (w != 0) q += w * (row[k] - lse);
+                }
+            }
+        }
+        return q;
     }
 
     /// <summary>P × (K − 1) free coefficients → P × K with column 0 zero.</summary>
@@ -137,8 +192,11 @@ internal sealed class GatingRuntime
     }
 
     /// <summary>Σ_{k ≥ 1} log p(slopes of component k) under the gating's prior (0 without one).</summary>
-    public double LogPrior(double[] v) =>
-        _gating.Prior is null ? 0 : Enumerable.Range(1, Components - 1).Sum(k => _gating.Prior.LogDensity(Coefficients(v, k).Slopes));
+    public override double LogPrior(LatentState state)
+    {
+        var v = ((GatingState)state).Coefficients;
+        return _gating.Prior is null ? 0 : Enumerable.Range(1, Components - 1).Sum(k => _gating.Prior.LogDensity(Coefficients(v, k).Slopes));
+    }
 
     /// <summary>The user's coefficients of component k (component 0 is the reference: all zero).</summary>
     public RegressionParameters Coefficients(double[] v, int k)
@@ -148,6 +206,9 @@ internal sealed class GatingRuntime
         for (int j = 0; j < p; j++) column[j] = v[j * k0 + k];
         return _frame.ToUser(column);
     }
+
+    /// <summary>The state of coefficients V (with the average weights they imply on the training rows).</summary>
+    public GatingState StateOf(double[] v) => new(v, AverageWeights(v));
 
     /// <summary>V from the user's per-component coefficients; component 0 must be the zero reference.</summary>
     public double[] FromCoefficients(IReadOnlyList<RegressionParameters> coefficients)

@@ -1,0 +1,470 @@
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Numerics;
+
+namespace EmDsl.Inference;
+
+/// <summary>
+/// A model bound to its training data: one latent structure (<see cref="LatentRuntime"/>) and the observed blocks'
+/// runtimes, with the batched E-step. For a chunk of rows, T is the rows × S matrix of the shared-frame blocks'
+/// sufficient statistics side by side and H the K × S matrix of their natural parameters, so
+/// <code>log p(x_n | z_n = k) + b_k = (T Hᵀ)_nk + b_k − Σ_b A_b(η_bk) + log h(x_n)</code>
+/// is one matrix product (b_k the latent structure's bias, log π_k for a mixture). Blocks that evaluate each state
+/// in their own frame (Gaussians, whose T(x)·η would otherwise cancel catastrophically for a tight component far
+/// from the data's centre) and per-row blocks (regressions) add their terms per state, and the latent structure adds
+/// per-row terms of its own (a gating network's log π_k(x_n)). The latent structure turns that log-joint into the
+/// posterior; a second product Rᵀ T gives the shared-frame blocks' statistic sums, and the other blocks accumulate
+/// theirs from the weighted posterior they are handed.
+/// <para>
+/// Rows that are independent given the parameters (mixtures) are processed chunk by chunk in one fused pass.
+/// Rows coupled by a Markov chain are processed in three phases: every chunk's log-joint into one rows × K
+/// buffer, forward–backward per sequence (in parallel over sequences, and for a long sequence over its forward and
+/// backward recursions), then every chunk's statistics. Partial results are merged in a fixed order (chunks, then
+/// sequence groups, in data order), so a pass gives the same result bit for bit on any number of threads.
+/// </para>
+/// </summary>
+internal sealed class CompiledModel
+{
+    /// <summary>A sequence at least this long runs forward and backward concurrently.</summary>
+    private const int LongSequence = 1 << 15;
+
+    private readonly int[] _offsets;
+
+    private CompiledModel(ILatentModel model, LatentRuntime latent, BlockRuntime[] blocks)
+    {
+        Model = model;
+        Latent = latent;
+        Blocks = blocks;
+        _offsets = new int[blocks.Length];
+        int shared = 0, maxDim = 0, scratch = 0;
+        for (int b = 0; b < blocks.Length; b++)
+        {
+            maxDim = Math.Max(maxDim, blocks[b].Dimension);
+            if (!blocks[b].SharesFrame) { scratch = Math.Max(scratch, blocks[b].ScratchPerRow); continue; }
+            _offsets[b] = shared;
+            shared += blocks[b].StatisticCount;
+        }
+        SharedStatisticCount = shared;
+        MaxDimension = maxDim;
+        ScratchPerRow = Math.Max(scratch, latent.AddsRowTerms ? latent.ScratchPerRow : 0);
+        KeepsRowPosterior = latent.KeepsRowPosterior || blocks.Any(b => b.KeepsRowPosterior);
+    }
+
+    /// <summary>The declaration (a <see cref="MixtureModel"/> or a <see cref="HiddenMarkovModel"/>).</summary>
+    public ILatentModel Model { get; }
+
+    public LatentRuntime Latent { get; }
+
+    public BlockRuntime[] Blocks { get; }
+
+    /// <summary>K.</summary>
+    public int States => Latent.States;
+
+    /// <summary>Statistics of the shared-frame blocks (columns of T and H in the products).</summary>
+    public int SharedStatisticCount { get; }
+
+    /// <summary>Scratch per row needed by the per-state blocks and the latent structure's row terms.</summary>
+    public int ScratchPerRow { get; }
+
+    public int MaxDimension { get; }
+
+    /// <summary>Whether some statistics keep the posterior rows themselves (regressions, a gating network).</summary>
+    public bool KeepsRowPosterior { get; }
+
+    /// <summary>Creates the runtimes for a fit: checks the data's columns and support, then fixes each block's frame.</summary>
+    public static CompiledModel Create(ILatentModel model, LatentRuntime latent, DataMatrix data, double[]? weights)
+    {
+        var runtimes = new BlockRuntime[model.Blocks.Count];
+        for (int b = 0; b < runtimes.Length; b++)
+        {
+            runtimes[b] = model.Blocks[b].CreateRuntime(data, weights ?? ReadOnlySpan<double>.Empty, model.States);
+            runtimes[b].Validate(data.All);
+        }
+        latent.Validate(data.All);
+        return new CompiledModel(model, latent, runtimes);
+    }
+
+    /// <summary>Checks that new data (for prediction) has the columns and support the model needs.</summary>
+    public void Validate(DataMatrix data)
+    {
+        foreach (var b in Blocks) b.Validate(data.All);
+        Latent.Validate(data.All);
+    }
+
+    /// <summary>Σ_b log h_b(x_n) for every row (constant across iterations, so computed once per fit).</summary>
+    public double[] LogBaseMeasure(DataMatrix data)
+    {
+        var logBase = new double[data.Rows];
+        var gather = new double[Math.Min(data.Rows, 4096) * MaxDimension];
+        for (int start = 0; start < data.Rows; start += 4096)
+        {
+            int rows = Math.Min(4096, data.Rows - start);
+            var chunk = data.Chunk(start, rows);
+            foreach (var b in Blocks) b.AddLogBaseMeasure(chunk, gather, logBase.AsSpan(start, rows));
+        }
+        return logBase;
+    }
+
+    /// <summary>Empty statistics for a pass under <paramref name="state"/> (null: the initial frames).</summary>
+    public Summary NewSummary(ModelState? state) =>
+        new(Latent.CreateStatistics(), Blocks.Select((b, i) => b.CreateStatistics(state?.Blocks[i])).ToArray());
+
+    /// <summary>H (K × shared S) of the shared-frame blocks and the bias b_k − Σ_b A_b(η_bk) over all blocks.</summary>
+    public (double[] H, double[] Bias) Pack(ModelState state)
+    {
+        int k0 = States, s = SharedStatisticCount;
+        var h = new double[k0 * s];
+        var bias = new double[k0];
+        Latent.FillBias(state.Latent, bias);
+        for (int b = 0; b < Blocks.Length; b++)
+        {
+            int sb = Blocks[b].StatisticCount;
+            var bs = state.Blocks[b];
+            for (int k = 0; k < k0; k++)
+            {
+                if (Blocks[b].SharesFrame) Array.Copy(bs.Natural, k * sb, h, k * s + _offsets[b], sb);
+                bias[k] -= bs.LogNormalizer[k];
+            }
+        }
+        return (h, bias);
+    }
+
+    /// <summary>What one pass over the data should produce besides the summary.</summary>
+    internal sealed class PassOutputs
+    {
+        /// <summary>Given posterior (rows × K) to use instead of inferring it (starts).</summary>
+        public double[]? FixedResponsibilities { get; init; }
+
+        /// <summary>Receives the posterior marginals (rows × K), unweighted.</summary>
+        public double[]? Responsibilities { get; init; }
+
+        /// <summary>Receives log p(x_n) per row (rows independent only).</summary>
+        public double[]? LogDensity { get; init; }
+
+        /// <summary>Receives log p(x⁽ˢ⁾) per sequence (Markov chains only).</summary>
+        public double[]? SequenceLogLikelihood { get; init; }
+
+        /// <summary>Whether to accumulate statistics (false for pure prediction).</summary>
+        public bool Accumulate { get; init; } = true;
+    }
+
+    /// <summary>
+    /// One pass over the data under <paramref name="state"/> (ignored when the posterior is given).
+    /// <paramref name="logBase"/> may be null, in which case log h is computed per chunk; <paramref name="sequences"/>
+    /// gives the row offsets of the sequences (length S + 1) for a Markov chain, and is ignored otherwise.
+    /// </summary>
+    public Summary Pass(DataMatrix data, ReadOnlySpan<int> sequences, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
+        FitOptions options, CancellationToken cancellationToken) =>
+        Latent.RowsIndependent
+            ? FusedPass(data, logBase, weights, state, outputs, options, cancellationToken)
+            : ChainPass(data, sequences.ToArray(), logBase, weights, state, outputs, options, cancellationToken);
+
+    private sealed class Workspace(int chunk, int sharedStatistics, int states, int maxDimension, int scratchPerRow)
+    {
+        public readonly double[] T = new double[chunk * sharedStatistics];
+        public readonly double[] LogJoint = new double[chunk * states];
+        public readonly double[] Product = new double[states * sharedStatistics];
+        public readonly double[] LogNormalizer = new double[chunk];
+        public readonly double[] Entropy = new double[chunk];
+        public readonly double[] LogBase = new double[chunk];
+        public readonly double[] Gather = new double[chunk * maxDimension];
+        public readonly double[] Scratch = new double[chunk * scratchPerRow + maxDimension * maxDimension];
+    }
+
+    private Workspace NewWorkspace(int chunk) => new(chunk, SharedStatisticCount, States, MaxDimension, ScratchPerRow);
+
+    private static ParallelOptions Parallelism(FitOptions options, CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
+
+    // ---------------------------------------------------------------- rows independent (mixtures)
+
+    private Summary FusedPass(DataMatrix data, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
+        FitOptions options, CancellationToken cancellationToken)
+    {
+        int n = data.Rows, chunk = Math.Min(options.ChunkRows, n);
+        int chunks = (n + chunk - 1) / chunk;
+        var (h, bias) = state is null ? (Array.Empty<double>(), Array.Empty<double>()) : Pack(state);
+        var partial = new Summary[chunks];
+        Parallel.For(0, chunks, Parallelism(options, cancellationToken),
+            () => NewWorkspace(chunk),
+            (c, _, ws) =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = c * chunk, rows = Math.Min(chunk, n - start);
+                partial[c] = ProcessChunk(data.Chunk(start, rows), logBase, weights, state, h, bias, outputs, ws);
+                return ws;
+            },
+            _ => { });
+        var total = NewSummary(state);
+        foreach (var p in partial) total.Add(p); // fixed order: independent of the thread count
+        return total;
+    }
+
+    private Summary ProcessChunk(DataChunk data, double[]? logBase, double[]? weights, ModelState? state, double[] h, double[] bias,
+        PassOutputs outputs, Workspace ws)
+    {
+        int k0 = States, s = SharedStatisticCount, rows = data.Rows, start = data.FirstRow;
+        var t = ws.T.AsSpan(0, rows * s);
+        var r = ws.LogJoint.AsSpan(0, rows * k0);
+        SharedStatistics(data, ws, t);
+        var summary = NewSummary(state);
+
+        if (outputs.FixedResponsibilities is { } fixedR)
+        {
+            fixedR.AsSpan(start * k0, rows * k0).CopyTo(r);
+        }
+        else
+        {
+            var lb = ChunkLogBase(data, logBase, ws);
+            LogJoint(data, state!, h, bias, t, r, ws);
+            var lse = ws.LogNormalizer.AsSpan(0, rows);
+            var entropy = ws.Entropy.AsSpan(0, rows);
+            LogSpace.SoftmaxRowsInPlace(r, rows, k0, lse, entropy);
+            double ll = 0, h0 = 0, lbSum = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                double li = lse[i] + lb[i];
+                if (!double.IsFinite(li))
+                    throw new InvalidOperationException(
+                        $"Row {start + i} has log-likelihood {li} under every component; the parameters give it no probability. This is a bug in EmDsl's floors; please report it.");
+                if (outputs.LogDensity is { } ld) ld[start + i] = li;
+                double w = weights is null ? 1 : weights[start + i];
+                if (w != 0)
+                {
+                    ll += w * li;
+                    h0 += w * entropy[i];
+                    lbSum += w * lb[i];
+                }
+            }
+            summary.LogLikelihood = ll;
+            summary.Entropy = h0;
+            summary.LogBase = lbSum;
+            if (outputs.Responsibilities is { } resp) r.CopyTo(resp.AsSpan(start * k0, rows * k0));
+        }
+        Weigh(r, rows, start, weights, summary);
+        if (!outputs.Accumulate) return summary;
+        Accumulate(data, r, summary, ws, tReady: true);
+        return summary;
+    }
+
+    /// <summary>Writes T(x) of the chunk's rows for the shared-frame blocks into <paramref name="t"/> (rows × shared S).</summary>
+    private void SharedStatistics(DataChunk data, Workspace ws, Span<double> t)
+    {
+        int s = SharedStatisticCount;
+        for (int b = 0; b < Blocks.Length; b++)
+            if (Blocks[b].SharesFrame) Blocks[b].Statistics(data, ws.Gather, t, s, _offsets[b]);
+    }
+
+    /// <summary>log h of the chunk's rows: a slice of the precomputed array, or computed into the workspace.</summary>
+    private ReadOnlySpan<double> ChunkLogBase(DataChunk data, double[]? logBase, Workspace ws)
+    {
+        if (logBase is not null) return logBase.AsSpan(data.FirstRow, data.Rows);
+        var lb = ws.LogBase.AsSpan(0, data.Rows);
+        lb.Clear();
+        foreach (var b in Blocks) b.AddLogBaseMeasure(data, ws.Gather, lb);
+        return lb;
+    }
+
+    /// <summary>
+    /// The chunk's rows × K log-joint without log h: the bias b_k − Σ A, plus T·Hᵀ, plus the per-state blocks' terms,
+    /// plus the latent structure's row terms.
+    /// </summary>
+    private void LogJoint(DataChunk data, ModelState state, double[] h, double[] bias, ReadOnlySpan<double> t, Span<double> r, Workspace ws)
+    {
+        int k0 = States, s = SharedStatisticCount, rows = data.Rows;
+        for (int i = 0; i < rows; i++) bias.CopyTo(r.Slice(i * k0, k0));
+        if (s > 0) ComputeBackend.Current.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
+        for (int b = 0; b < Blocks.Length; b++)
+            if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, state.Blocks[b], r, ws.Scratch);
+        if (Latent.AddsRowTerms) Latent.AddRowTerms(data, state.Latent, r, ws.Scratch);
+    }
+
+    /// <summary>Multiplies each row of the posterior by its sample weight and records the chunk's total weight.</summary>
+    private static void Weigh(Span<double> r, int rows, int start, double[]? weights, Summary summary)
+    {
+        int k0 = r.Length / Math.Max(rows, 1);
+        if (weights is not null)
+        {
+            double wsum = 0;
+            for (int i = 0; i < rows; i++)
+            {
+                double w = weights[start + i];
+                wsum += w;
+                var row = r.Slice(i * k0, k0);
+                for (int k = 0; k < k0; k++) row[k] *= w;
+            }
+            summary.Weight = wsum;
+        }
+        else summary.Weight = rows;
+    }
+
+    /// <summary>
+    /// Adds the chunk's statistics under its weighted posterior <paramref name="r"/>: the counts R_k, every
+    /// shared-frame block's sums through one product Rᵀ·T, the other blocks' own statistics, and the posterior rows
+    /// for the statistics that keep them. <paramref name="tReady"/> says whether the workspace already holds T.
+    /// </summary>
+    private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, bool tReady)
+    {
+        int k0 = States, s = SharedStatisticCount, rows = data.Rows;
+        var counts = summary.Latent.Counts;
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < k0; k++) counts[k] += r[i * k0 + k];
+        foreach (var stats in summary.Blocks)
+            for (int k = 0; k < k0; k++) stats.Counts[k] += counts[k];
+        if (s > 0)
+        {
+            var t = ws.T.AsSpan(0, rows * s);
+            if (!tReady) SharedStatistics(data, ws, t);
+            ComputeBackend.Current.Gemm(true, false, k0, s, rows, 1.0, r, k0, t, s, 0.0, ws.Product, s);
+        }
+        double[]? kept = KeepsRowPosterior ? r.Slice(0, rows * k0).ToArray() : null;
+        if (Latent.KeepsRowPosterior) ((RowPosteriorStatistics)summary.Latent).AddRows(data.FirstRow, rows, kept!);
+        for (int b = 0; b < Blocks.Length; b++)
+        {
+            var block = Blocks[b];
+            if (block.SharesFrame) block.TakeSharedProduct(ws.Product, s, _offsets[b], summary.Blocks[b]);
+            else if (block.KeepsRowPosterior) ((RowPosteriorStatistics)summary.Blocks[b]).AddRows(data.FirstRow, rows, kept!);
+            else block.Accumulate(data, r, summary.Blocks[b], ws.Scratch);
+        }
+    }
+
+    // ---------------------------------------------------------------- Markov chains (HMMs)
+
+    private Summary ChainPass(DataMatrix data, int[] sequences, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
+        FitOptions options, CancellationToken cancellationToken)
+    {
+        int n = data.Rows, k0 = States, chunk = Math.Min(options.ChunkRows, n);
+        int chunks = (n + chunk - 1) / chunk;
+        var parallel = Parallelism(options, cancellationToken);
+        var chain = (MarkovChainRuntime)Latent;
+        var posterior = new double[(long)n * k0 <= Array.MaxLength ? n * k0 : throw new InvalidOperationException($"{n} steps × {k0} states is more than one array holds.")];
+        var lb = logBase ?? new double[n];
+        var total = NewSummary(state);
+
+        // Phase 1: every row's log p(x_n | z_n = k) − log h(x_n), chunk by chunk.
+        if (outputs.FixedResponsibilities is { } fixedR) fixedR.AsSpan(0, n * k0).CopyTo(posterior);
+        else
+        {
+            var (h, bias) = Pack(state!);
+            Parallel.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, _, ws) =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = c * chunk, rows = Math.Min(chunk, n - start);
+                var part = data.Chunk(start, rows);
+                SharedStatistics(part, ws, ws.T.AsSpan(0, rows * SharedStatisticCount));
+                if (logBase is null) ChunkLogBase(part, null, ws).CopyTo(lb.AsSpan(start, rows));
+                LogJoint(part, state!, h, bias, ws.T.AsSpan(0, rows * SharedStatisticCount), posterior.AsSpan(start * k0, rows * k0), ws);
+                return ws;
+            }, _ => { });
+        }
+
+        // Phase 2: forward–backward per sequence, sequences grouped (by the chunk size, not the thread count) so that
+        // each group's partial statistics are merged in data order.
+        var groups = SequenceGroups(sequences, chunk);
+        var groupSummaries = new Summary[groups.Count];
+        bool fixedPosterior = outputs.FixedResponsibilities is not null;
+        Parallel.For(0, groups.Count, parallel, g =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var summary = NewSummary(state);
+            var stats = (MarkovStatistics)summary.Latent;
+            for (int s = groups[g].First; s < groups[g].End; s++)
+            {
+                int start = sequences[s], length = sequences[s + 1] - start;
+                double w = weights is null ? 1 : weights[start];
+                if (fixedPosterior)
+                {
+                    chain.AccumulateGiven(posterior.AsSpan(start * k0, length * k0), length, stats, w);
+                    continue;
+                }
+                SequencePosterior result;
+                try
+                {
+                    result = chain.Posterior(posterior, start * k0, length, (MarkovState)state!.Latent, stats, w,
+                        parallel: length >= LongSequence && options.MaxDegreeOfParallelism != 1);
+                }
+                catch (ImpossibleSequenceException e)
+                {
+                    throw new InvalidOperationException(
+                        $"Sequence {s}, step {e.Step} (row {start + e.Step}): every state has probability zero there under the current parameters, so the sequence has no probability. {e.Message}", e);
+                }
+                double logBaseSum = 0;
+                for (int t = 0; t < length; t++) logBaseSum += lb[start + t];
+                double li = result.LogLikelihood + logBaseSum;
+                if (!double.IsFinite(li))
+                    throw new InvalidOperationException($"Sequence {s} has log-likelihood {li}; the parameters give it no probability.");
+                if (outputs.SequenceLogLikelihood is { } sl) sl[s] = li;
+                if (w != 0)
+                {
+                    summary.LogLikelihood += w * li;
+                    summary.Entropy += w * result.Entropy;
+                    summary.LogBase += w * logBaseSum;
+                }
+            }
+            groupSummaries[g] = summary;
+        });
+        foreach (var gs in groupSummaries) total.Add(gs);
+        if (outputs.Responsibilities is { } resp) posterior.AsSpan(0, n * k0).CopyTo(resp);
+        if (!outputs.Accumulate) return total;
+
+        // Phase 3: the blocks' statistics (and the occupancy counts), chunk by chunk from the weighted posterior.
+        var partial = new Summary[chunks];
+        Parallel.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, _, ws) =>
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int start = c * chunk, rows = Math.Min(chunk, n - start);
+            var summary = NewSummary(state);
+            var r = ws.LogJoint.AsSpan(0, rows * k0);
+            posterior.AsSpan(start * k0, rows * k0).CopyTo(r);
+            Weigh(r, rows, start, weights, summary);
+            Accumulate(data.Chunk(start, rows), r, summary, ws, tReady: false);
+            partial[c] = summary;
+            return ws;
+        }, _ => { });
+        foreach (var p in partial) total.Add(p);
+        return total;
+    }
+
+    /// <summary>log p(x_n | z_n = k) − log h(x_n) of every row (rows × K) under <paramref name="state"/>, chunk by chunk.</summary>
+    public double[] LogEmissions(DataMatrix data, ModelState state, FitOptions options)
+    {
+        int n = data.Rows, k0 = States, chunk = Math.Min(options.ChunkRows, n);
+        int chunks = (n + chunk - 1) / chunk;
+        var result = new double[n * k0];
+        var (h, bias) = Pack(state);
+        Parallel.For(0, chunks, Parallelism(options, CancellationToken.None), () => NewWorkspace(chunk), (c, _, ws) =>
+        {
+            int start = c * chunk, rows = Math.Min(chunk, n - start);
+            var part = data.Chunk(start, rows);
+            var t = ws.T.AsSpan(0, rows * SharedStatisticCount);
+            SharedStatistics(part, ws, t);
+            LogJoint(part, state, h, bias, t, result.AsSpan(start * k0, rows * k0), ws);
+            return ws;
+        }, _ => { });
+        return result;
+    }
+
+    /// <summary>Consecutive sequences grouped until a group holds at least <paramref name="rows"/> steps.</summary>
+    private static List<(int First, int End)> SequenceGroups(int[] sequences, int rows)
+    {
+        var groups = new List<(int, int)>();
+        int count = sequences.Length - 1, first = 0;
+        for (int s = 0; s < count; s++)
+            if (sequences[s + 1] - sequences[first] >= rows || s == count - 1)
+            {
+                groups.Add((first, s + 1));
+                first = s + 1;
+            }
+        return groups;
+    }
+}
+
+/// <summary>What the engine needs of a model declaration, whatever its latent structure.</summary>
+internal interface ILatentModel
+{
+    /// <summary>K: states of the latent variable.</summary>
+    int States { get; }
+
+    /// <summary>The observed blocks, in declaration order.</summary>
+    IReadOnlyList<Block> Blocks { get; }
+}

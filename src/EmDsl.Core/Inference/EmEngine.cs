@@ -1,0 +1,394 @@
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Numerics;
+
+namespace EmDsl.Inference;
+
+/// <summary>
+/// The EM loop, for every latent structure: E-step (a pass over the data) → objective and free energy →
+/// convergence test → M-step → free energy, for each restart, keeping the run with the best final objective.
+/// <para>
+/// The objective is log p(X | θ) + log p(θ). The free energy F(q, θ) = E_q[log p(x, z | θ)] + H[q] + log p(θ) is
+/// computed after each half-step from the statistics alone: the latent structure's E_q[log p(z | θ)], each block's
+/// E_q[log p(x | z, θ)] − log h (in a well-conditioned form), Σ log h, the posterior's entropy and the log prior.
+/// After the E-step it equals the objective (the E-step closes the gap; seed 000); the M-step never lowers it; so
+/// the objective never falls. A fall of either beyond rounding is recorded, never hidden.
+/// </para>
+/// </summary>
+internal static class EmEngine
+{
+    /// <summary>Fits a mixture (constant weights or a gating network) to independent rows.</summary>
+    public static MixtureFit FitMixture(MixtureModel model, DataMatrix data, FitOptions options, IReadOnlyList<double>? sampleWeights,
+        IProgress<FitProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options.Validate();
+        var weights = ValidateWeights(sampleWeights, data.Rows);
+        RequireEnoughRows(model.Components, "components", data.Rows, weights);
+        var compiled = CompiledModel.Create(model, LatentOf(model, data, weights), data, weights);
+        var result = new Run(compiled, data, [0, data.Rows], weights, options, progress, cancellationToken).Execute();
+        return new MixtureFit(compiled, result);
+    }
+
+    /// <summary>The latent structure of a mixture: constant weights, or a gating network over the data's covariates.</summary>
+    internal static LatentRuntime LatentOf(MixtureModel model, DataMatrix data, double[]? weights) =>
+        model.Gating is null
+            ? new MixtureLabelRuntime(model.Components, model.WeightPrior)
+            : new GatedLabelRuntime(model.Gating, model.Components, data, weights);
+
+    /// <summary>Fits a hidden Markov model to sequences.</summary>
+    public static HiddenMarkovFit FitHiddenMarkov(HiddenMarkovModel model, SequenceData data, FitOptions options, IReadOnlyList<double>? sequenceWeights,
+        IProgress<FitProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        options.Validate();
+        var rowWeights = SequenceRowWeights(sequenceWeights, data);
+        // k-means++ needs a step per state; from given parameters a chain may have more states than steps.
+        if (options.Initialization is KMeansPlusPlusInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
+        var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
+        var result = new Run(compiled, data.Data, data.Starts.ToArray(), rowWeights, options, progress, cancellationToken).Execute();
+        return new HiddenMarkovFit(compiled, result);
+    }
+
+    private static void RequireEnoughRows(int k, string what, int rows, double[]? weights)
+    {
+        int usable = weights is null ? rows : weights.Count(w => w > 0);
+        if (k > usable)
+            throw new ArgumentException(
+                $"K = {k} {what}, but the data has only {usable} row{(usable == 1 ? "" : "s")}{(weights is null ? "" : " with positive weight")}; K must not exceed the number of rows.");
+    }
+
+    internal static double[]? ValidateWeights(IReadOnlyList<double>? weights, int rows)
+    {
+        if (weights is null) return null;
+        if (weights.Count != rows)
+            throw new ArgumentException($"{weights.Count} sample weights were given for {rows} rows; give one weight per row.", nameof(weights));
+        var w = weights.ToArray();
+        for (int i = 0; i < w.Length; i++)
+            if (!(w[i] >= 0) || double.IsInfinity(w[i]))
+                throw new ArgumentException($"Sample weight of row {i} is {(double.IsNaN(w[i]) ? "NaN" : double.IsPositiveInfinity(w[i]) ? "+∞" : w[i])}; weights must be finite and ≥ 0.", nameof(weights));
+        if (!(w.Sum() > 0)) throw new ArgumentException("Every sample weight is zero; at least one row must count.", nameof(weights));
+        return w;
+    }
+
+    /// <summary>One weight per sequence, checked, spread over the sequence's rows (null without weights).</summary>
+    private static double[]? SequenceRowWeights(IReadOnlyList<double>? weights, SequenceData data)
+    {
+        if (weights is null) return null;
+        if (weights.Count != data.Count)
+            throw new ArgumentException($"{weights.Count} sequence weights were given for {data.Count} sequences; give one weight per sequence.", nameof(weights));
+        var rows = new double[data.Steps];
+        double total = 0;
+        for (int s = 0; s < data.Count; s++)
+        {
+            double w = weights[s];
+            if (!(w >= 0) || double.IsInfinity(w))
+                throw new ArgumentException($"The weight of sequence {s} is {w}; weights must be finite and ≥ 0.", nameof(weights));
+            rows.AsSpan(data.StartOf(s), data.Lengths[s]).Fill(w);
+            total += w;
+        }
+        if (!(total > 0)) throw new ArgumentException("Every sequence weight is zero; at least one sequence must count.", nameof(weights));
+        return rows;
+    }
+
+    /// <summary>Everything shared by the restarts of one fit.</summary>
+    private sealed class Run
+    {
+        private readonly CompiledModel _model;
+        private readonly DataMatrix _data;
+        private readonly int[] _sequences;
+        private readonly double[]? _weights;
+        private readonly double[] _logBase;
+        private readonly FitOptions _options;
+        private readonly EventLog _log = new();
+        private readonly IProgress<FitProgress>? _progress;
+        private readonly CancellationToken _cancel;
+        private readonly MStepContext _context;
+
+        public Run(CompiledModel model, DataMatrix data, int[] sequences, double[]? weights, FitOptions options,
+            IProgress<FitProgress>? progress, CancellationToken cancel)
+        {
+            _model = model;
+            _data = data;
+            _sequences = sequences;
+            _weights = weights;
+            _options = options;
+            _progress = progress;
+            _cancel = cancel;
+            _logBase = model.LogBaseMeasure(data);
+            TotalWeight = weights?.Sum() ?? data.Rows;
+            _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight, data.Rows);
+        }
+
+        private double TotalWeight { get; }
+
+        private int K => _model.States;
+
+        /// <summary>"components" for a mixture, "states" for a hidden Markov model (with the count).</summary>
+        private string Count(int k) => $"{k} {(_model.Latent is MarkovChainRuntime ? (k == 1 ? "state" : "states") : (k == 1 ? "component" : "components"))}";
+
+        private sealed record RunResult(ModelState State, List<double> Trace, List<FreeEnergyPoint> FreeEnergy, int Iterations, FitStatus Status,
+            double Objective, double LogLikelihood, double LogPrior, int[] EmptyComponents, IReadOnlyList<string> Stalled);
+
+        /// <summary>Runs every restart and returns the best.</summary>
+        public EngineResult Execute()
+        {
+            int restarts = _options.Initialization is KMeansPlusPlusInitialization ? _options.Restarts : 1;
+            RunResult? best = null;
+            int bestIndex = 0;
+            var objectives = new List<double>();
+            for (int r = 0; r < restarts; r++)
+            {
+                _log.Restart = r;
+                _log.Iteration = 0;
+                var result = Execute(r);
+                objectives.Add(result.Objective);
+                if (best is null || result.Objective > best.Objective) { best = result; bestIndex = r; }
+            }
+            var diagnostics = new FitDiagnostics(_log.Events, _log.Truncated, objectives, bestIndex, ComputeBackend.Name, best!.EmptyComponents, best.Stalled,
+                _context.FlooredEstimates, _context.InvalidCandidates);
+            return new EngineResult(best.State, best.Trace.ToArray(), best.FreeEnergy.ToArray(), best.Iterations, best.Status,
+                best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics);
+        }
+
+        private RunResult Execute(int restart)
+        {
+            var state = Initialize(restart);
+            var trace = new List<double>();
+            var freeEnergy = new List<FreeEnergyPoint>();
+            var empty = new bool[K];
+            double previous = double.NaN, afterM = double.NaN;
+            IReadOnlyList<string> stalled = [];
+            FitStatus status;
+            int iteration = 0;
+            Summary summary;
+            double logPrior;
+            while (true)
+            {
+                _log.Iteration = iteration;
+                summary = EStep(state);
+                logPrior = LogPrior(state);
+                double objective = summary.LogLikelihood + logPrior;
+                if (!double.IsFinite(objective))
+                    throw new InvalidOperationException(
+                        $"The objective became {objective} at iteration {iteration} (log-likelihood {summary.LogLikelihood}, log prior {logPrior}). This is a bug in EmDsl; please report it with the data.");
+                double afterE = FreeEnergy(summary, state, logPrior);
+                trace.Add(objective);
+                freeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Expectation, afterE));
+                double change = iteration == 0 ? double.NaN : (objective - previous) / TotalWeight;
+                _progress?.Report(new FitProgress(restart, iteration, objective, change));
+                if (iteration > 0 && previous - objective > MStepContext.NegligibleLoss(previous))
+                    _log.Add(FitEventKind.ObjectiveDecreased, null, null, $"objective fell from {previous:G17} to {objective:G17}");
+                if (iteration > 0 && afterM - afterE > MStepContext.NegligibleLoss(afterM))
+                    _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
+                        $"the E-step lowered the free energy from {afterM:G17} to {afterE:G17}: the blocks' statistics disagree with the E-step's log-likelihood, or the computation ran out of digits (a covariance whose condition number nears 1/ε, say)");
+                TrackEmpty(summary, empty);
+                if (iteration > 0 && Math.Abs(change) <= _options.Tolerance)
+                {
+                    status = stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
+                    break;
+                }
+                if (iteration >= _options.MaxIterations) { status = FitStatus.IterationLimit; break; }
+                _context.BeginMStep();
+                var next = MStep(summary, state);
+                stalled = _context.Stalled;
+                afterM = afterE + Gain(summary, state, next);
+                freeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Maximization, afterM));
+                if (afterE - afterM > MStepContext.NegligibleLoss(afterE))
+                    _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
+                        $"the M-step lowered the free energy from {afterE:G17} to {afterM:G17}: some M-step does not maximise its expected complete-data objective");
+                state = next;
+                previous = objective;
+                iteration++;
+            }
+            var emptyList = Enumerable.Range(0, K).Where(k => empty[k]).ToArray();
+            return new RunResult(state, trace, freeEnergy, iteration, status, trace[^1], summary.LogLikelihood, logPrior, emptyList,
+                status == FitStatus.Stalled ? stalled : []);
+        }
+
+        /// <summary>
+        /// F(q, θ) for the posterior q the summary was gathered under: Σ of the latent structure's and every block's
+        /// expected complete-data log-likelihood at θ, plus Σ w log h, the entropy H[q] and log p(θ).
+        /// </summary>
+        private double FreeEnergy(Summary summary, ModelState state, double logPrior)
+        {
+            double f = _model.Latent.ExpectedLogJoint(summary.Latent, state.Latent);
+            for (int b = 0; b < _model.Blocks.Length; b++) f += _model.Blocks[b].ExpectedLogLikelihood(summary.Blocks[b], state.Blocks[b]);
+            return f + summary.LogBase + summary.Entropy + logPrior;
+        }
+
+        /// <summary>
+        /// F(q, θ′) − F(q, θ): what the M-step gained, the latent structure's and every block's change of E_q[log p] (each
+        /// in its well-conditioned form) plus the change of the log prior. The entropy and Σ log h do not depend on θ.
+        /// </summary>
+        private double Gain(Summary summary, ModelState from, ModelState to)
+        {
+            double g = _model.Latent.ExpectedLogJoint(summary.Latent, to.Latent) - _model.Latent.ExpectedLogJoint(summary.Latent, from.Latent);
+            for (int b = 0; b < _model.Blocks.Length; b++) g += _model.Blocks[b].ExpectedLogLikelihoodChange(summary.Blocks[b], from.Blocks[b], to.Blocks[b]);
+            return g + LogPrior(to) - LogPrior(from);
+        }
+
+        private void TrackEmpty(Summary summary, bool[] empty)
+        {
+            var counts = summary.Latent.Counts;
+            for (int k = 0; k < K; k++)
+            {
+                bool now = counts[k] <= _context.EmptyMass;
+                if (now && !empty[k])
+                    _log.Add(FitEventKind.ComponentEmptied, null, k,
+                        $"total responsibility {counts[k]:G3} ≤ {_context.EmptyMass:G3}; its parameters are frozen");
+                empty[k] = now;
+            }
+        }
+
+        private Summary EStep(ModelState state) =>
+            _model.Pass(_data, _sequences, _logBase, _weights, state, new CompiledModel.PassOutputs(), _options, _cancel);
+
+        private double LogPrior(ModelState state)
+        {
+            double lp = _model.Latent.LogPrior(state.Latent);
+            for (int b = 0; b < _model.Blocks.Length; b++) lp += _model.Blocks[b].LogPrior(state.Blocks[b]);
+            return lp;
+        }
+
+        private ModelState MStep(Summary summary, ModelState? previous)
+        {
+            var latent = _model.Latent.MStep(summary.Latent, previous?.Latent, _context);
+            var blocks = new BlockState[_model.Blocks.Length];
+            for (int b = 0; b < blocks.Length; b++) blocks[b] = _model.Blocks[b].MStep(summary.Blocks[b], previous?.Blocks[b], _context);
+            return new ModelState(latent, blocks);
+        }
+
+        // ---------------------------------------------------------------- starts
+
+        private ModelState Initialize(int restart)
+        {
+            switch (_options.Initialization)
+            {
+                case KMeansPlusPlusInitialization km:
+                {
+                    var random = new Random(unchecked(_options.Seed * 1_000_003 + restart));
+                    var columns = _model.Blocks.SelectMany(b => b.Columns.ToArray().Concat(b.Block.Covariates))
+                        .Concat(_model.Latent.Covariates).Distinct().Order().ToArray();
+                    int[] labels;
+                    if (_model.Latent is MarkovChainRuntime { IsLeftToRight: true } chain)
+                        labels = chain.SegmentLabels(_sequences, restart == 0 ? null : random);
+                    else
+                    {
+                        labels = KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel);
+                        if (_model.Latent is MarkovChainRuntime structured) labels = structured.FitLabelsToStructure(labels, _sequences);
+                    }
+                    var r = new double[_data.Rows * K];
+                    if (_model.Latent is MarkovChainRuntime)
+                    {
+                        // A chain's start is softened: hard labels make emission probabilities of exactly 0 (a category
+                        // a cluster never saw), and a chain of hard posteriors can hold on to such a start for ever.
+                        const double soft = 0.1;
+                        for (int i = 0; i < labels.Length; i++)
+                            for (int k = 0; k < K; k++) r[i * K + k] = (k == labels[i] ? 1 - soft : 0) + soft / K;
+                    }
+                    else
+                        for (int i = 0; i < labels.Length; i++) r[i * K + labels[i]] = 1;
+                    return FromResponsibilities(r);
+                }
+                case ResponsibilityInitialization ri:
+                    return FromResponsibilities(ValidateResponsibilities(ri.Responsibilities));
+                case ParameterInitialization pi:
+                    return FromParameters(pi);
+                case FitInitialization fi:
+                    return FromFit(fi.Fit);
+                default:
+                    throw new ArgumentException($"Unknown initialisation {_options.Initialization}.");
+            }
+        }
+
+        private ModelState FromResponsibilities(double[] r)
+        {
+            var summary = _model.Pass(_data, _sequences, _logBase, _weights, null, new CompiledModel.PassOutputs { FixedResponsibilities = r }, _options, _cancel);
+            return MStep(summary, null);
+        }
+
+        private double[] ValidateResponsibilities(double[,] given)
+        {
+            if (given.GetLength(0) != _data.Rows || given.GetLength(1) != K)
+                throw new ArgumentException($"Initial responsibilities are {given.GetLength(0)}×{given.GetLength(1)}; expected {_data.Rows}×{K} (rows × components).");
+            var r = new double[_data.Rows * K];
+            for (int i = 0; i < _data.Rows; i++)
+            {
+                double sum = 0;
+                for (int k = 0; k < K; k++)
+                {
+                    double v = given[i, k];
+                    if (!(v >= 0) || double.IsInfinity(v))
+                        throw new ArgumentException($"Initial responsibility of row {i}, component {k} is {v}; it must be finite and ≥ 0.");
+                    r[i * K + k] = v;
+                    sum += v;
+                }
+                if (Math.Abs(sum - 1) > 1e-6)
+                    throw new ArgumentException($"Initial responsibilities of row {i} sum to {sum}; each row must sum to 1.");
+            }
+            return r;
+        }
+
+        private ModelState FromParameters(ParameterInitialization init)
+        {
+            var w = init.Weights;
+            string what = _model.Latent is MarkovChainRuntime ? "initial-state probabilities" : "initial weights";
+            if (w.Length != K) throw new ArgumentException($"{w.Length} {what} were given; the model has {Count(K)}.");
+            for (int k = 0; k < K; k++)
+                if (!(w[k] >= 0) || double.IsInfinity(w[k])) throw new ArgumentException($"Initial weight of component {k} is {w[k]}; weights must be finite and ≥ 0.");
+            double total = w.Sum();
+            if (Math.Abs(total - 1) > 1e-6) throw new ArgumentException($"The {what} sum to {total}; they must sum to 1.");
+            var blocks = new BlockState[_model.Blocks.Length];
+            for (int b = 0; b < blocks.Length; b++)
+            {
+                var rt = _model.Blocks[b];
+                if (!init.BlockParameters.TryGetValue(rt.Name, out var entry))
+                    throw new ArgumentException($"Initial parameters for block '{rt.Name}' are missing; give every block's parameters with .With(block, ...).");
+                if (!ReferenceEquals(entry.Block, rt.Block) && entry.Block.Family.GetType() != rt.Family.GetType())
+                    throw new ArgumentException($"Initial parameters for block '{rt.Name}' were given for a different family ({entry.Block.Family.Name}).");
+                var records = ((System.Collections.IEnumerable)entry.Components).Cast<object>().ToArray();
+                if (records.Length != K)
+                    throw new ArgumentException($"Block '{rt.Name}': {records.Length} initial parameter records given; the model has {Count(K)}.");
+                blocks[b] = rt.FromParameters(records);
+            }
+            var unknown = init.BlockParameters.Keys.Except(_model.Blocks.Select(b => b.Name)).ToArray();
+            if (unknown.Length > 0) throw new ArgumentException($"Initial parameters name block(s) the model does not have: {string.Join(", ", unknown)}.");
+            var weights = w.Select(v => v / total).ToArray();
+            if (init.GatingCoefficients is not null && _model.Latent is not GatedLabelRuntime)
+                throw new ArgumentException("Initial gating coefficients were given, but the model has no gating network.");
+            if (init.TransitionsInternal is not null && _model.Latent is not MarkovChainRuntime)
+                throw new ArgumentException("An initial transition matrix was given, but the model is not a hidden Markov model.");
+            LatentState latent = _model.Latent switch
+            {
+                GatedLabelRuntime g => g.StateOf(init.GatingCoefficients is { } c ? g.FromCoefficients(c) : g.FromWeights(weights)),
+                MarkovChainRuntime m => m.FromParameters(w, init.TransitionsInternal),
+                _ => new WeightsState(weights),
+            };
+            return new ModelState(latent, blocks);
+        }
+
+        private ModelState FromFit(ModelFit fit)
+        {
+            if (fit.States != K)
+                throw new ArgumentException($"The earlier fit has {fit.States} {(fit is HiddenMarkovFit ? "states" : "components")}; this model has {Count(K)}.");
+            var start = fit switch
+            {
+                MixtureFit m => m.Weights,
+                HiddenMarkovFit h => h.InitialProbabilities,
+                _ => throw new ArgumentException($"Cannot start from a {fit.GetType().Name}."),
+            };
+            var init = Initialization.FromParameters(start);
+            foreach (var b in _model.Blocks)
+            {
+                var match = fit.Blocks.FirstOrDefault(o => o.Name == b.Name)
+                    ?? throw new ArgumentException($"The earlier fit has no block '{b.Name}'.");
+                init = init.WithUntyped(match, fit.UsualParameters(match));
+            }
+            if (fit is MixtureFit mf && mf.GatingCoefficients.Count > 0 && _model.Latent is GatedLabelRuntime) init = init.WithGating(mf.GatingCoefficients);
+            if (fit is HiddenMarkovFit hf && _model.Latent is MarkovChainRuntime && ((HiddenMarkovModel)_model.Model).FixedInternal is null)
+                init = init.WithTransitions(hf.TransitionMatrix);
+            return FromParameters(init);
+        }
+    }
+}
