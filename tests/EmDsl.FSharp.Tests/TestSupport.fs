@@ -11,7 +11,7 @@ open FsCheck
 let oldFaithful () =
     DataMatrix.ReadCsv(Path.Combine(AppContext.BaseDirectory, "data", "old_faithful.csv"))
 
-/// EM's objective may only rise, up to rounding: the engine's own threshold (EmRunner) is 1e-9 relative.
+/// EM's objective may only rise, up to rounding: the engine's own threshold (EmEngine) is 1e-9 relative.
 let isNonDecreasing (trace: seq<float>) =
     trace |> Seq.pairwise |> Seq.forall (fun (before, after) -> after >= before - 1e-9 * max 1.0 (abs before))
 
