@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- hmm [steps] [iterations]   (8-state HMM, diagonal Gaussian, 8 dims; and its parts)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- golden > fits.txt   (every number of a set of reference fits, to diff two builds bit for bit)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- regression [rows] [iterations] [export-dir]
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
@@ -26,6 +27,11 @@ if (args.Length > 0 && args[0] == "gemm")
 if (args.Length > 0 && args[0] == "autodiff")
 {
     EmDsl.Bench.AutoDiffBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000);
+    return;
+}
+if (args.Length > 0 && args[0] == "hmm")
+{
+    EmDsl.Bench.HmmBench.Run(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 3);
     return;
 }
 if (args.Length > 0 && args[0] == "golden")
