@@ -112,4 +112,30 @@ public class ReadmeExamplesTests
         Assert.True(fit.Converged);
         Assert.Equal(1, fit.Weights.Sum(), 1e-12);
     }
+
+    [Fact]
+    public void HiddenMarkovSnippetFromTheReadmeRunsOnTheEarthquakeCounts()
+    {
+        var counts = Hmm.EarthquakeReferenceTests.Earthquakes().GetColumn(0);
+
+        // --- as in README.md ---
+        var data = DataMatrix.FromColumn(counts);                  // one sequence: the rows in order
+        var quakes = Blocks.Poisson("quakes", [0]);
+        var model = HiddenMarkov.WithStates(3).Observe(quakes).Build();
+        var fit = model.Fit(data, FitOptions.Default with { Restarts = 10, Seed = 1 });
+
+        double[,] a = fit.TransitionMatrix;                        // A[i, j] = p(z_{t+1} = j | z_t = i)
+        IReadOnlyList<double> pi = fit.InitialProbabilities;
+        IReadOnlyList<PoissonParameters> rates = fit.Parameters(quakes);
+        int[] path = fit.Decode(data);                             // Viterbi
+        double[,] marginals = fit.PosteriorMarginals(data);        // p(z_t = k | x)
+        // --- end ---
+
+        Assert.Equal(-328.5275, fit.LogLikelihood, 3);
+        Assert.All(rates.Select(r => r.Rates[0]).Order().Zip([13.13, 19.71, 29.71]), p => Assert.Equal(p.Second, p.First, 0.02));
+        Assert.Equal(1, pi.Sum(), 12);
+        Assert.Equal(1, a[2, 0] + a[2, 1] + a[2, 2], 12);
+        Assert.Equal(data.Rows, path.Length);
+        Assert.Equal(data.Rows, marginals.GetLength(0));
+    }
 }
