@@ -117,7 +117,7 @@ internal static class EmEngine
             _cancel = cancel;
             _logBase = model.LogBaseMeasure(data);
             TotalWeight = weights?.Sum() ?? data.Rows;
-            _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight, data.Rows);
+            _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
         }
 
         private double TotalWeight { get; }

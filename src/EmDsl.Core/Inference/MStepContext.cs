@@ -20,7 +20,7 @@ internal enum CandidateKind
 /// through (<see cref="Judge"/>, <see cref="Invalid"/>), with the tallies per parameter set that tell a converged
 /// M-step from a stalled one.
 /// </summary>
-internal sealed class MStepContext(FitOptions options, EventLog log, double emptyMass, int totalRows)
+internal sealed class MStepContext(FitOptions options, EventLog log, double emptyMass)
 {
     public FitOptions Options { get; } = options;
 
@@ -31,9 +31,6 @@ internal sealed class MStepContext(FitOptions options, EventLog log, double empt
 
     /// <summary>Total responsibility at or below which a state counts as empty (its parameters are kept).</summary>
     public double EmptyMass { get; } = emptyMass;
-
-    /// <summary>Rows of the training data (for blocks whose statistics are the posterior rows).</summary>
-    public int TotalRows { get; } = totalRows;
 
     private readonly Dictionary<string, Tally> _tallies = new(StringComparer.Ordinal);
 

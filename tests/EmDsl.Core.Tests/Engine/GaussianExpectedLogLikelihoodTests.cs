@@ -36,7 +36,7 @@ public class GaussianExpectedLogLikelihoodTests(ITestOutputHelper output)
             FitOptions.Default, CancellationToken.None);
         var stats = (ComponentStatistics)summary.Blocks[0];
         // Parameters near the maximum: the engine's own M-step, then its covariance slightly inflated.
-        var fitted = ((GaussianParameters[])runtime.MStep(stats, null, new MStepContext(FitOptions.Default, new EventLog(), 0, n)).Usual)[0];
+        var fitted = ((GaussianParameters[])runtime.MStep(stats, null, new MStepContext(FitOptions.Default, new EventLog(), 0)).Usual)[0];
         var cov = Matrix<double>.Build.DenseOfArray(fitted.Covariance.ToArray()) * (1 + 1e-6);
         var p = new GaussianParameters(fitted.Mean, cov.ToArray());
         var state = runtime.FromParameters([p]);
