@@ -337,7 +337,9 @@ internal sealed class CompiledModel
         int chunks = (n + chunk - 1) / chunk;
         var parallel = Parallelism(options, cancellationToken);
         var chain = (MarkovChainRuntime)Latent;
-        var posterior = new double[(long)n * k0 <= Array.MaxLength ? n * k0 : throw new InvalidOperationException($"{n} steps × {k0} states is more than one array holds.")];
+        if ((long)n * k0 > Array.MaxLength)
+            throw new InvalidOperationException($"{n} steps × {k0} states is more than one array holds ({Array.MaxLength}); split the data into fewer steps per fit.");
+        var posterior = new double[n * k0]; // log-emissions, then the posterior marginals in place
         var lb = logBase ?? new double[n];
         var total = NewSummary(state);
 

@@ -443,10 +443,21 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         int d = Dimension, s = StatisticCount;
         var natural = new double[Components * s];
         var zero = new double[d];
+        var logNormalizer = new double[Components];
+        var l = new double[d * d];
         for (int k = 0; k < Components; k++)
-            if (!_family.TryNaturalFromMoments(zero, usual[k].Covariance.Values, natural.AsSpan(k * s, s)))
+        {
+            var eta = natural.AsSpan(k * s, s);
+            if (!_family.TryNaturalFromMoments(zero, usual[k].Covariance.Values, eta))
                 throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
-        return CreateState(natural, usual, Whiten(usual));
+            // In the component's own frame A(η) = ½ log|Σ|. Through η it needs the Cholesky factor of Λ = Σ⁻¹, which a
+            // covariance near singular (a condition number near 1/ε, possible without a covariance floor) may lose to
+            // rounding although Σ itself factors: then A comes from Σ's own factor.
+            if (_family.IsNaturalParameter(eta)) logNormalizer[k] = _family.LogNormalizer(eta);
+            else if (SymmetricMatrix.TryCholesky(usual[k].Covariance.Values, d, l)) logNormalizer[k] = 0.5 * SymmetricMatrix.LogDeterminantFromCholesky(l, d);
+            else throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
+        }
+        return new BlockState(natural, logNormalizer, usual, Whiten(usual));
     }
 
     // ---- prior, user parameters, sampling ----

@@ -118,6 +118,19 @@ public class MonotonicityProperties(ITestOutputHelper output)
         finally { GaussianRuntimeFault.Set(null); }
     }
 
+    /// <summary>
+    /// Regression case from a soak of the exact-mode property: without a covariance floor a component's covariance
+    /// came out positive definite but so near singular that its precision matrix no longer factored, and building the
+    /// state threw; the log-normalizer now comes from the covariance's own factor there.
+    /// </summary>
+    [Fact]
+    public void ExactModeSurvivesACovarianceWhosePrecisionDoesNotFactor() =>
+        CheckExactCase(new MixtureCase(3,
+            [new(BlockKind.Poisson, 3, CovarianceType.Full, false, false, 2, false, 1092643994),
+             new(BlockKind.Gaussian, 2, CovarianceType.Full, false, false, 2, false, 823651251),
+             new(BlockKind.Poisson, 3, CovarianceType.Diagonal, false, true, 2, false, 487243602)],
+            166, 418374769, false, false, true, 48, 7));
+
     /// <summary>The generator really produces what the property claims to cover (so a narrow generator cannot hide behind it).</summary>
     [Fact]
     public void GeneratorCoversEveryBlockKindCovarianceTypePriorAndOption()

@@ -53,8 +53,6 @@ internal sealed class GatedLabelRuntime : LatentRuntime
 
     public override Statistics CreateStatistics() => new RowPosteriorStatistics(States);
 
-    public override int FreeParameterCount => _gating.FreeParameterCount(States);
-
     /// <summary>P: the design's width.</summary>
     public int Size => _frame.Size;
 

@@ -67,9 +67,6 @@ internal abstract class LatentRuntime(int states)
     /// <summary>log p(θ_latent) (0 without a prior).</summary>
     public abstract double LogPrior(LatentState state);
 
-    /// <summary>Free parameters of the structure (for BIC and AIC).</summary>
-    public abstract int FreeParameterCount { get; }
-
     /// <summary>
     /// n·log p for an expected count n and the probability p estimated from it, with 0·log 0 = 0 — also when p
     /// underflowed to 0 from a count below 1e-280 (p = n / total with n subnormal): the exact value n·log(n / total) is
@@ -140,6 +137,4 @@ internal sealed class MixtureLabelRuntime(int states, DirichletPrior? prior) : L
     }
 
     public override double LogPrior(LatentState state) => Prior?.LogDensity(((WeightsState)state).Weights) ?? 0;
-
-    public override int FreeParameterCount => States - 1;
 }

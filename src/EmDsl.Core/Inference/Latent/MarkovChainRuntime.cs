@@ -46,24 +46,6 @@ internal sealed class MarkovChainRuntime : LatentRuntime
 
     public override Statistics CreateStatistics() => new MarkovStatistics(States);
 
-    public override int FreeParameterCount
-    {
-        get
-        {
-            int k = States;
-            int initial = _initialAllowed.Count(a => a) - 1;
-            int transitions = _model.TiedTransitions || _model.FixedInternal is not null ? 0
-                : Enumerable.Range(0, k).Sum(i => Enumerable.Range(0, k).Count(j => _allowed[i * k + j]) - 1);
-            return initial + transitions;
-        }
-    }
-
-    /// <summary>Whether the chain may move from i to j.</summary>
-    public bool Allows(int i, int j) => _allowed[i * States + j];
-
-    /// <summary>Whether the chain may start in i.</summary>
-    public bool AllowsStart(int i) => _initialAllowed[i];
-
     /// <summary>Whether the chain is left-to-right (its default start segments the sequences).</summary>
     public bool IsLeftToRight => _model.Structure.IsLeftToRight;
 
