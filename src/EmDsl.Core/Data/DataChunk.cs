@@ -35,7 +35,4 @@ internal readonly struct DataChunk
 
     /// <summary>Row <paramref name="row"/> of the chunk (0-based within the chunk).</summary>
     public ReadOnlySpan<double> Row(int row) => _values.Span.Slice(row * Columns, Columns);
-
-    /// <summary>Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="rows"/>) of this chunk, as a chunk.</summary>
-    public DataChunk Slice(int start, int rows) => new(_values.Slice(start * Columns, rows * Columns), FirstRow + start, rows, Columns);
 }

@@ -36,8 +36,8 @@ public sealed class SequenceData
         return _starts[sequence];
     }
 
-    /// <summary>Row offsets: sequence s occupies rows [Starts[s], Starts[s + 1]) (length Count + 1).</summary>
-    internal ReadOnlySpan<int> Starts => _starts;
+    /// <summary>Row offsets: sequence s occupies rows [Starts[s], Starts[s + 1]) (length Count + 1). Never modified.</summary>
+    internal int[] Starts => _starts;
 
     /// <summary>A copy of one sequence's rows.</summary>
     public DataMatrix Sequence(int sequence)

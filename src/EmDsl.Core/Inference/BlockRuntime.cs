@@ -188,14 +188,6 @@ internal abstract class BlockRuntime
     /// </summary>
     public abstract double ExpectedLogLikelihood(Statistics statistics, BlockState state);
 
-    /// <summary>
-    /// <see cref="ExpectedLogLikelihood"/>(<paramref name="to"/>) − <see cref="ExpectedLogLikelihood"/>(<paramref name="from"/>):
-    /// what an M-step gained. Blocks whose Q is ill-conditioned (the Gaussian's, through Σ's condition number) compute it
-    /// in a form whose error is relative to the change.
-    /// </summary>
-    public virtual double ExpectedLogLikelihoodChange(Statistics statistics, BlockState from, BlockState to) =>
-        ExpectedLogLikelihood(statistics, to) - ExpectedLogLikelihood(statistics, from);
-
     /// <summary>log p(θ_block) under the block's prior (0 without one).</summary>
     public abstract double LogPrior(BlockState state);
 

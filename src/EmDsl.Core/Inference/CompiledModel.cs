@@ -153,11 +153,11 @@ internal sealed class CompiledModel
     /// <paramref name="logBase"/> may be null, in which case log h is computed per chunk; <paramref name="sequences"/>
     /// gives the row offsets of the sequences (length S + 1) for a Markov chain, and is ignored otherwise.
     /// </summary>
-    public Summary Pass(DataMatrix data, ReadOnlySpan<int> sequences, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
+    public Summary Pass(DataMatrix data, int[] sequences, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
         FitOptions options, CancellationToken cancellationToken) =>
         Latent.RowsIndependent
             ? FusedPass(data, logBase, weights, state, outputs, options, cancellationToken)
-            : ChainPass(data, sequences.ToArray(), logBase, weights, state, outputs, options, cancellationToken);
+            : ChainPass(data, sequences, logBase, weights, state, outputs, options, cancellationToken);
 
     private sealed class Workspace(int chunk, int sharedStatistics, int states, int maxDimension, int scratchPerRow)
     {
@@ -280,9 +280,9 @@ internal sealed class CompiledModel
     }
 
     /// <summary>Multiplies each row of the posterior by its sample weight and records the chunk's total weight.</summary>
-    private static void Weigh(Span<double> r, int rows, int start, double[]? weights, Summary summary)
+    private void Weigh(Span<double> r, int rows, int start, double[]? weights, Summary summary)
     {
-        int k0 = r.Length / Math.Max(rows, 1);
+        int k0 = States;
         if (weights is not null)
         {
             double wsum = 0;
@@ -345,20 +345,7 @@ internal sealed class CompiledModel
 
         // Phase 1: every row's log p(x_n | z_n = k) − log h(x_n), chunk by chunk.
         if (outputs.FixedResponsibilities is { } fixedR) fixedR.AsSpan(0, n * k0).CopyTo(posterior);
-        else
-        {
-            var (h, bias) = Pack(state!);
-            Parallel.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, _, ws) =>
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = c * chunk, rows = Math.Min(chunk, n - start);
-                var part = data.Chunk(start, rows);
-                SharedStatistics(part, ws, ws.T.AsSpan(0, rows * SharedStatisticCount));
-                if (logBase is null) ChunkLogBase(part, null, ws).CopyTo(lb.AsSpan(start, rows));
-                LogJoint(part, state!, h, bias, ws.T.AsSpan(0, rows * SharedStatisticCount), posterior.AsSpan(start * k0, rows * k0), ws);
-                return ws;
-            }, _ => { });
-        }
+        else FillLogEmissions(data, state!, posterior, logBase is null ? lb : null, options, cancellationToken);
 
         // Phase 2: forward–backward per sequence, sequences grouped (by the chunk size, not the thread count) so that
         // each group's partial statistics are merged in data order.
@@ -430,20 +417,31 @@ internal sealed class CompiledModel
     /// <summary>log p(x_n | z_n = k) − log h(x_n) of every row (rows × K) under <paramref name="state"/>, chunk by chunk.</summary>
     public double[] LogEmissions(DataMatrix data, ModelState state, FitOptions options)
     {
+        var result = new double[data.Rows * States];
+        FillLogEmissions(data, state, result, null, options, CancellationToken.None);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes every row's log-joint without log h (rows × K) into <paramref name="logJoint"/>, chunk by chunk in parallel,
+    /// and, when <paramref name="logBase"/> is given, every row's log h into it.
+    /// </summary>
+    private void FillLogEmissions(DataMatrix data, ModelState state, double[] logJoint, double[]? logBase, FitOptions options, CancellationToken cancellationToken)
+    {
         int n = data.Rows, k0 = States, chunk = Math.Min(options.ChunkRows, n);
         int chunks = (n + chunk - 1) / chunk;
-        var result = new double[n * k0];
         var (h, bias) = Pack(state);
-        Parallel.For(0, chunks, Parallelism(options, CancellationToken.None), () => NewWorkspace(chunk), (c, _, ws) =>
+        Parallel.For(0, chunks, Parallelism(options, cancellationToken), () => NewWorkspace(chunk), (c, _, ws) =>
         {
+            cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);
             var part = data.Chunk(start, rows);
             var t = ws.T.AsSpan(0, rows * SharedStatisticCount);
             SharedStatistics(part, ws, t);
-            LogJoint(part, state, h, bias, t, result.AsSpan(start * k0, rows * k0), ws);
+            if (logBase is not null) ChunkLogBase(part, null, ws).CopyTo(logBase.AsSpan(start, rows));
+            LogJoint(part, state, h, bias, t, logJoint.AsSpan(start * k0, rows * k0), ws);
             return ws;
         }, _ => { });
-        return result;
     }
 
     /// <summary>Consecutive sequences grouped until a group holds at least <paramref name="rows"/> steps.</summary>

@@ -46,7 +46,7 @@ internal static class EmEngine
         // k-means++ needs a step per state; from given parameters a chain may have more states than steps.
         if (options.Initialization is KMeansPlusPlusInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
         var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
-        var result = new Run(compiled, data.Data, data.Starts.ToArray(), rowWeights, options, progress, cancellationToken).Execute();
+        var result = new Run(compiled, data.Data, data.Starts, rowWeights, options, progress, cancellationToken).Execute();
         return new HiddenMarkovFit(compiled, result);
     }
 
@@ -157,7 +157,7 @@ internal static class EmEngine
             var trace = new List<double>();
             var freeEnergy = new List<FreeEnergyPoint>();
             var empty = new bool[K];
-            double previous = double.NaN, afterM = double.NaN;
+            double previous = double.NaN, afterM = double.NaN, nextPrior = double.NaN;
             IReadOnlyList<string> stalled = [];
             FitStatus status;
             int iteration = 0;
@@ -167,7 +167,7 @@ internal static class EmEngine
             {
                 _log.Iteration = iteration;
                 summary = EStep(state);
-                logPrior = LogPrior(state);
+                logPrior = iteration == 0 ? LogPrior(state) : nextPrior; // computed with the M-step's free energy
                 double objective = summary.LogLikelihood + logPrior;
                 if (!double.IsFinite(objective))
                     throw new InvalidOperationException(
@@ -192,7 +192,8 @@ internal static class EmEngine
                 _context.BeginMStep();
                 var next = MStep(summary, state);
                 stalled = _context.Stalled;
-                afterM = afterE + Gain(summary, state, next);
+                nextPrior = LogPrior(next);
+                afterM = FreeEnergy(summary, next, nextPrior);
                 freeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Maximization, afterM));
                 if (afterE - afterM > MStepContext.NegligibleLoss(afterE))
                     _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
@@ -215,17 +216,6 @@ internal static class EmEngine
             double f = _model.Latent.ExpectedLogJoint(summary.Latent, state.Latent);
             for (int b = 0; b < _model.Blocks.Length; b++) f += _model.Blocks[b].ExpectedLogLikelihood(summary.Blocks[b], state.Blocks[b]);
             return f + summary.LogBase + summary.Entropy + logPrior;
-        }
-
-        /// <summary>
-        /// F(q, θ′) − F(q, θ): what the M-step gained, the latent structure's and every block's change of E_q[log p] (each
-        /// in its well-conditioned form) plus the change of the log prior. The entropy and Σ log h do not depend on θ.
-        /// </summary>
-        private double Gain(Summary summary, ModelState from, ModelState to)
-        {
-            double g = _model.Latent.ExpectedLogJoint(summary.Latent, to.Latent) - _model.Latent.ExpectedLogJoint(summary.Latent, from.Latent);
-            for (int b = 0; b < _model.Blocks.Length; b++) g += _model.Blocks[b].ExpectedLogLikelihoodChange(summary.Blocks[b], from.Blocks[b], to.Blocks[b]);
-            return g + LogPrior(to) - LogPrior(from);
         }
 
         private void TrackEmpty(Summary summary, bool[] empty)
@@ -270,25 +260,10 @@ internal static class EmEngine
                     var random = new Random(unchecked(_options.Seed * 1_000_003 + restart));
                     var columns = _model.Blocks.SelectMany(b => b.Columns.ToArray().Concat(b.Block.Covariates))
                         .Concat(_model.Latent.Covariates).Distinct().Order().ToArray();
-                    int[] labels;
-                    if (_model.Latent is MarkovChainRuntime { IsLeftToRight: true } chain)
-                        labels = chain.SegmentLabels(_sequences, restart == 0 ? null : random);
-                    else
-                    {
-                        labels = KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel);
-                        if (_model.Latent is MarkovChainRuntime structured) labels = structured.FitLabelsToStructure(labels, _sequences);
-                    }
+                    var labels = _model.Latent.StartLabels(
+                        () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel), _sequences, random, restart);
                     var r = new double[_data.Rows * K];
-                    if (_model.Latent is MarkovChainRuntime)
-                    {
-                        // A chain's start is softened: hard labels make emission probabilities of exactly 0 (a category
-                        // a cluster never saw), and a chain of hard posteriors can hold on to such a start for ever.
-                        const double soft = 0.1;
-                        for (int i = 0; i < labels.Length; i++)
-                            for (int k = 0; k < K; k++) r[i * K + k] = (k == labels[i] ? 1 - soft : 0) + soft / K;
-                    }
-                    else
-                        for (int i = 0; i < labels.Length; i++) r[i * K + labels[i]] = 1;
+                    _model.Latent.StartPosterior(labels, r);
                     return FromResponsibilities(r);
                 }
                 case ResponsibilityInitialization ri:

@@ -392,17 +392,15 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
             _family.CovarianceFromMean(meanParameter, centred);
             var frame = stats.Centres![k];
             for (int i = 0; i < d; i++) diff[i] = frame[i] + meanParameter[i] - p.Mean[i];
-            q += -0.5 * r * (SymmetricMatrix.LogDeterminantFromCholesky(l, d) + SymmetricMatrix.TraceOfSolve(l, d, centred) + MeanTerm(p, diff));
+            q += -0.5 * r * (SymmetricMatrix.LogDeterminantFromCholesky(l, d) + SymmetricMatrix.TraceOfSolve(l, d, centred) + MeanTerm(l, diff));
         }
         return q;
     }
 
-    /// <summary>dᵀΣ⁻¹d for d = x̄ − μ, restricted to the covariance structure (its trace part for diagonal and spherical).</summary>
-    private double MeanTerm(GaussianParameters p, double[] diff)
+    /// <summary>dᵀΣ⁻¹d for d = x̄ − μ and Σ's Cholesky factor <paramref name="l"/>, restricted to the covariance structure (its trace part for diagonal and spherical).</summary>
+    private double MeanTerm(ReadOnlySpan<double> l, double[] diff)
     {
         int d = Dimension;
-        var l = new double[d * d];
-        if (!SymmetricMatrix.TryCholesky(p.Covariance.Values, d, l)) return double.NaN;
         if (_family.Structure == CovarianceStructure.Full) return SymmetricMatrix.InverseQuadraticForm(l, d, diff);
         var spread = new double[d * d];
         for (int i = 0; i < d; i++)

@@ -58,9 +58,6 @@ internal sealed class MStepContext(FitOptions options, EventLog log, double empt
     /// <summary>Records an estimate moved by a floor (so not the exact maximiser of Q).</summary>
     public void NoteFloored() => FlooredEstimates++;
 
-    /// <summary>Candidates rejected in this M-step (invalid, or lowering Q beyond rounding): the previous parameters were kept.</summary>
-    public int Rejected => _tallies.Values.Sum(t => t.Rejected);
-
     /// <summary>
     /// The parameter sets (blocks, or the latent structure's name) that could not move at all in this M-step: every
     /// candidate they proposed was rejected. A fit whose last M-step has any is stalled, not converged.

@@ -117,20 +117,20 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
     /// </summary>
     public override double ExpectedLogLikelihood(Statistics statistics, BlockState state)
     {
-        var r = ((RowPosteriorStatistics)statistics).Dense(_y.Length);
-        int k0 = Components, n = _y.Length;
+        int k0 = Components;
         bool linear = Kind == RegressionKind.Linear;
         double q = 0;
-        for (int i = 0; i < n; i++)
-        {
-            var zi = _z.AsSpan(i * _p, _p);
-            for (int k = 0; k < k0; k++)
+        foreach (var (first, rows, r) in ((RowPosteriorStatistics)statistics).Segments)
+            for (int i = 0; i < rows; i++)
             {
-                double w = r[i * k0 + k];
-                if (w == 0) continue;
-                q += w * Term(_y[i], Dot(zi, state.Natural.AsSpan(k * _width, _p)), linear ? state.Natural[k * _width + _p] : 0);
+                var zi = _z.AsSpan((first + i) * _p, _p);
+                for (int k = 0; k < k0; k++)
+                {
+                    double w = r[i * k0 + k];
+                    if (w == 0) continue;
+                    q += w * Term(_y[first + i], Dot(zi, state.Natural.AsSpan(k * _width, _p)), linear ? state.Natural[k * _width + _p] : 0);
+                }
             }
-        }
         return q;
     }
 

@@ -156,6 +156,9 @@ internal sealed class RowPosteriorStatistics : Statistics
         _segments.Add((firstRow, rows, weightedPosterior));
     }
 
+    /// <summary>The segments, in row order: first row, rows, and the rows × K weighted posterior (not to be modified).</summary>
+    public IReadOnlyList<(int FirstRow, int Rows, double[] Values)> Segments => _segments;
+
     /// <summary>Rows summarised.</summary>
     public int RowCount => _segments.Sum(s => s.Rows);
 

@@ -62,7 +62,7 @@ public static class LogSpace
             }
             TensorPrimitives.Subtract(row, max, row);
             if (entropy) row.CopyTo(shifted);
-            TensorPrimitives.Exp(row, row);
+            ReproducibleMath.Exp(row, row); // TensorPrimitives.Exp's last bits change when the JIT recompiles it
             double sum = TensorPrimitives.Sum(row);
             TensorPrimitives.Divide(row, sum, row);
             logNormalizers[i] = max + Math.Log(sum);

@@ -1,4 +1,5 @@
 using EmDsl.Inference;
+using EmDsl.Numerics;
 using EmDsl.Tests.Families;
 using FsCheck;
 using FsCheck.Fluent;

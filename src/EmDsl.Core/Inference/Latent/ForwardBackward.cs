@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using EmDsl.Numerics;
 
 namespace EmDsl.Inference;
 
@@ -841,125 +842,5 @@ internal static class ForwardBackward
 
         /// <summary>The compensated total.</summary>
         public readonly double Value => _sum + _compensation;
-    }
-}
-
-/// <summary>
-/// exp and log over spans that return the same bits on every call, lane, thread and JIT tier. TensorPrimitives' Exp and
-/// Log do not: the code a call runs changes when the JIT re-compiles it (precompiled to tier-1), and with it the last
-/// bit of some results, so two identical calls can disagree. These use only correctly rounded IEEE operations (+, −,
-/// ×, ÷, comparisons and bit manipulation; no fused multiply–add, no estimates), every element goes through the same
-/// 4-lane vector code (a tail is padded to a full vector), and the error is below about one ulp.
-/// </summary>
-internal static class ReproducibleMath
-{
-    private const double Log2E = 1.4426950408889634;
-    /// <summary>ln 2 with its significand cut to 21 bits, so n · Ln2High is exact for |n| &lt; 2³²; Ln2Low = ln 2 − Ln2High.</summary>
-    private const double Ln2High = 0.6931467056274414, Ln2Low = 4.7493250390316726e-07;
-    /// <summary>1.5 · 2⁵²: x + Shifter − Shifter rounds x to an integer, and its low bits hold that integer.</summary>
-    private const double Shifter = 6755399441055744.0;
-    private const long ShifterBits = 0x4338000000000000;
-    private const double Sqrt2 = 1.4142135623730951, MinNormal = 2.2250738585072014E-308, TwoTo54 = 18014398509481984.0;
-
-    /// <summary>destination[i] = exp source[i] (in place allowed): 0 below −745.2, +∞ above 709.8.</summary>
-    public static void Exp(ReadOnlySpan<double> source, Span<double> destination) => Apply(source, destination, exp: true);
-
-    /// <summary>destination[i] = log source[i] (in place allowed): −∞ at 0, NaN for negative arguments, exact for subnormals.</summary>
-    public static void Log(ReadOnlySpan<double> source, Span<double> destination) => Apply(source, destination, exp: false);
-
-    private static void Apply(ReadOnlySpan<double> source, Span<double> destination, bool exp)
-    {
-        if (destination.Length < source.Length) throw new ArgumentException("The destination is shorter than the source.", nameof(destination));
-        int n = source.Length, i = 0;
-        ref double from = ref MemoryMarshal.GetReference(source);
-        ref double to = ref MemoryMarshal.GetReference(destination);
-        for (; i + 4 <= n; i += 4)
-        {
-            var v = Vector256.LoadUnsafe(ref from, (nuint)i);
-            (exp ? Exp(v) : Log(v)).StoreUnsafe(ref to, (nuint)i);
-        }
-        if (i < n)
-        {
-            Span<double> tail = stackalloc double[4];
-            tail.Fill(1);
-            source[i..].CopyTo(tail);
-            var v = Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(tail));
-            (exp ? Exp(v) : Log(v)).StoreUnsafe(ref MemoryMarshal.GetReference(tail));
-            tail[..(n - i)].CopyTo(destination[i..]);
-        }
-    }
-
-    /// <summary>
-    /// exp x = 2ⁿ e^r with n = round(x / ln 2) and r = (x − n ln2High) − n ln2Low, |r| ≲ 0.347; e^r by its Taylor
-    /// polynomial of degree 13 (truncation below 10⁻¹⁷); 2ⁿ applied as 2^⌊(n+1100)/2⌋−550 · 2^(rest), two normal
-    /// powers, so results down to the subnormals are rounded once. x is first clamped to [−746, 710].
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Exp(Vector256<double> x)
-    {
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(-746.0)), Vector256.Create(710.0));
-        var t = x * Vector256.Create(Log2E) + Vector256.Create(Shifter);
-        var n = t - Vector256.Create(Shifter);
-        var r = (x - n * Vector256.Create(Ln2High)) - n * Vector256.Create(Ln2Low);
-        var p = Vector256.Create(1.6059043836821613e-10);
-        p = p * r + Vector256.Create(2.08767569878681e-09);
-        p = p * r + Vector256.Create(2.505210838544172e-08);
-        p = p * r + Vector256.Create(2.755731922398589e-07);
-        p = p * r + Vector256.Create(2.7557319223985893e-06);
-        p = p * r + Vector256.Create(2.48015873015873e-05);
-        p = p * r + Vector256.Create(0.0001984126984126984);
-        p = p * r + Vector256.Create(0.001388888888888889);
-        p = p * r + Vector256.Create(0.008333333333333333);
-        p = p * r + Vector256.Create(0.041666666666666664);
-        p = p * r + Vector256.Create(0.16666666666666666);
-        p = p * r + Vector256.Create(0.5);
-        p = p * r + Vector256.Create(1.0);
-        p = p * r + Vector256.Create(1.0);
-        var biased = t.AsInt64() - Vector256.Create(ShifterBits) + Vector256.Create(1100L); // n + 1100 ∈ [24, 2124]
-        var half = Vector256.ShiftRightLogical(biased, 1);
-        var scale1 = Vector256.ShiftLeft(half + Vector256.Create(473L), 52).AsDouble();            // 2^(⌊(n+1100)/2⌋ − 550)
-        var scale2 = Vector256.ShiftLeft(biased - half + Vector256.Create(473L), 52).AsDouble();   // 2^(n − that)
-        return p * scale1 * scale2;
-    }
-
-    /// <summary>
-    /// log x = e ln 2 + log m with x = 2ᵉ m, m ∈ (√2/2, √2] (subnormals first scaled by 2⁵⁴); with f = m − 1 and
-    /// s = f / (2 + f), log m = 2 atanh s = f − (f²/2 − s (f²/2 + R)), R = Σ_{k=1..11} 2 s^{2k} / (2k + 1)
-    /// (truncation below 10⁻¹⁸ relatively), and e ln 2 split as e · ln2High (exact) + e · ln2Low.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<double> Log(Vector256<double> x)
-    {
-        var subnormal = Vector256.LessThan(x, Vector256.Create(MinNormal));
-        var scaled = Vector256.ConditionalSelect(subnormal, x * Vector256.Create(TwoTo54), x);
-        var bits = scaled.AsUInt64();
-        var exponent = Vector256.ShiftRightLogical(bits, 52);
-        var m = ((bits & Vector256.Create(0x000F_FFFF_FFFF_FFFFUL)) | Vector256.Create(0x3FF0_0000_0000_0000UL)).AsDouble();
-        var large = Vector256.GreaterThan(m, Vector256.Create(Sqrt2));
-        m = Vector256.ConditionalSelect(large, m * Vector256.Create(0.5), m);
-        exponent += large.AsUInt64() & Vector256.Create(1UL);
-        var e = (exponent | Vector256.Create(0x4330_0000_0000_0000UL)).AsDouble() - Vector256.Create(4503599627370496.0 + 1023.0);
-        e -= Vector256.ConditionalSelect(subnormal, Vector256.Create(54.0), Vector256<double>.Zero);
-        var f = m - Vector256.Create(1.0);
-        var s = f / (Vector256.Create(2.0) + f);
-        var z = s * s;
-        var R = Vector256.Create(0.08695652173913043);
-        R = R * z + Vector256.Create(0.09523809523809523);
-        R = R * z + Vector256.Create(0.10526315789473684);
-        R = R * z + Vector256.Create(0.11764705882352941);
-        R = R * z + Vector256.Create(0.13333333333333333);
-        R = R * z + Vector256.Create(0.15384615384615385);
-        R = R * z + Vector256.Create(0.18181818181818182);
-        R = R * z + Vector256.Create(0.2222222222222222);
-        R = R * z + Vector256.Create(0.2857142857142857);
-        R = R * z + Vector256.Create(0.4);
-        R = R * z + Vector256.Create(0.6666666666666666);
-        R *= z;
-        var hfsq = Vector256.Create(0.5) * f * f;
-        var result = e * Vector256.Create(Ln2High) - ((hfsq - (s * (hfsq + R) + e * Vector256.Create(Ln2Low))) - f);
-        result = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256<double>.Zero), Vector256.Create(double.NegativeInfinity), result);
-        result = Vector256.ConditionalSelect(Vector256.Equals(x, Vector256.Create(double.PositiveInfinity)), x, result);
-        var invalid = Vector256.LessThan(x, Vector256<double>.Zero) | ~Vector256.Equals(x, x);
-        return Vector256.ConditionalSelect(invalid, Vector256.Create(double.NaN), result);
     }
 }

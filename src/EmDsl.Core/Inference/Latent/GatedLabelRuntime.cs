@@ -125,27 +125,23 @@ internal sealed class GatedLabelRuntime : LatentRuntime
         return new GatingState(v, AverageWeights(v));
     }
 
-    /// <summary>Σ_n Σ_k w_n q_n(k) log π_k(x_n): the gating's part of E_q[log p(z | θ)], chunk by chunk over the design.</summary>
+    /// <summary>Σ_n Σ_k w_n q_n(k) log π_k(x_n): the gating's part of E_q[log p(z | θ)], segment by segment of the posterior rows.</summary>
     public override double ExpectedLogJoint(Statistics statistics, LatentState state)
     {
-        var r = ((RowPosteriorStatistics)statistics).Dense(Rows);
         var v = ((GatingState)state).Coefficients;
-        int n = Rows, p = Size, k0 = Components;
-        const int chunk = 4096;
-        var g = new double[Math.Min(n, chunk) * k0];
+        int p = Size, k0 = Components;
         double q = 0;
-        for (int start = 0; start < n; start += chunk)
+        foreach (var (first, rows, r) in ((RowPosteriorStatistics)statistics).Segments)
         {
-            int rows = Math.Min(chunk, n - start);
-            var logits = g.AsSpan(0, rows * k0);
-            ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, _z.AsSpan(start * p, rows * p), p, v, k0, 0.0, logits, k0);
+            var logits = new double[rows * k0];
+            ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, _z.AsSpan(first * p, rows * p), p, v, k0, 0.0, logits, k0);
             for (int i = 0; i < rows; i++)
             {
-                var row = logits.Slice(i * k0, k0);
+                var row = logits.AsSpan(i * k0, k0);
                 double lse = LogSpace.LogSumExp(row);
                 for (int k = 0; k < k0; k++)
                 {
-                    double w = r[(start + i) * k0 + k];
+                    double w = r[i * k0 + k];
                     if (w != 0) q += w * (row[k] - lse);
                 }
             }

@@ -55,6 +55,22 @@ internal abstract class LatentRuntime(int states)
     /// <summary>Whether the structure's statistics are the weighted posterior rows themselves (a gating network's M-step).</summary>
     public virtual bool KeepsRowPosterior => false;
 
+    /// <summary>
+    /// The labels a k-means++ start begins from: by default the clustering's (<paramref name="cluster"/>). A structure
+    /// whose states have an order or forbidden moves may rename them or label the rows itself.
+    /// </summary>
+    /// <param name="cluster">Runs the seeded k-means++ clustering of the rows.</param>
+    /// <param name="sequences">Row offsets of the sequences (a Markov chain's units).</param>
+    /// <param name="random">The restart's seeded generator.</param>
+    /// <param name="restart">The restart's index, from 0.</param>
+    public virtual int[] StartLabels(Func<int[]> cluster, int[] sequences, Random random, int restart) => cluster();
+
+    /// <summary>The first posterior (rows × K) from start labels: by default the labels themselves, one-hot.</summary>
+    public virtual void StartPosterior(int[] labels, Span<double> posterior)
+    {
+        for (int i = 0; i < labels.Length; i++) posterior[i * States + labels[i]] = 1;
+    }
+
     /// <summary>Empty statistics.</summary>
     public abstract Statistics CreateStatistics();
 

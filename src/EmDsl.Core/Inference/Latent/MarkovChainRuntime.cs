@@ -46,8 +46,6 @@ internal sealed class MarkovChainRuntime : LatentRuntime
 
     public override Statistics CreateStatistics() => new MarkovStatistics(States);
 
-    /// <summary>Whether the chain is left-to-right (its default start segments the sequences).</summary>
-    public bool IsLeftToRight => _model.Structure.IsLeftToRight;
 
     // ---- E-step ----
 
@@ -85,11 +83,30 @@ internal sealed class MarkovChainRuntime : LatentRuntime
     // ---- starts ----
 
     /// <summary>
+    /// A left-to-right chain segments each sequence (<see cref="SegmentLabels"/>); any other structure takes the
+    /// clustering's labels, renamed to fit its structural zeros (<see cref="FitLabelsToStructure"/>).
+    /// </summary>
+    public override int[] StartLabels(Func<int[]> cluster, int[] sequences, Random random, int restart) =>
+        _model.Structure.IsLeftToRight ? SegmentLabels(sequences, restart == 0 ? null : random) : FitLabelsToStructure(cluster(), sequences);
+
+    /// <summary>
+    /// Softened labels: 0.9 on the label, 0.1 spread over all states. Hard labels make emission probabilities of exactly
+    /// 0 (a category a cluster never saw), and a chain of hard posteriors can hold on to such a start for ever.
+    /// </summary>
+    public override void StartPosterior(int[] labels, Span<double> posterior)
+    {
+        const double soft = 0.1;
+        int k0 = States;
+        for (int i = 0; i < labels.Length; i++)
+            for (int k = 0; k < k0; k++) posterior[i * k0 + k] = (k == labels[i] ? 1 - soft : 0) + soft / k0;
+    }
+
+    /// <summary>
     /// Labels for the default start of a left-to-right chain: each sequence cut into K consecutive segments, state k
     /// on the k-th (the classic uniform segmentation; a clustering's labels would ignore the chain's order). The
     /// first restart cuts evenly, later ones at random points drawn from <paramref name="random"/>.
     /// </summary>
-    public int[] SegmentLabels(ReadOnlySpan<int> sequences, Random? random)
+    private int[] SegmentLabels(ReadOnlySpan<int> sequences, Random? random)
     {
         int k = States, n = sequences[^1];
         var labels = new int[n];
@@ -118,7 +135,7 @@ internal sealed class MarkovChainRuntime : LatentRuntime
     /// (all of them, for K ≤ 7) that maximises the number of starts in allowed initial states plus consecutive label
     /// pairs whose renamed transition is allowed. A full structure keeps the labels as they are.
     /// </summary>
-    public int[] FitLabelsToStructure(int[] labels, ReadOnlySpan<int> sequences)
+    private int[] FitLabelsToStructure(int[] labels, ReadOnlySpan<int> sequences)
     {
         int k = States;
         if (_model.Structure.IsFull || k > 7) return labels;
