@@ -30,28 +30,12 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         _family = block.Family;
         _prior = block.Prior;
         _tied = block.Covariance == CovarianceType.Tied;
-        _origin = WeightedMean(block.Columns, data, weights);
+        _origin = CentredMoments.WeightedMean(block.Columns, data, weights);
         if (_prior is not null)
         {
             _priorScatter = _prior.Scatter.Values.ToArray();
             Restrict(_priorScatter);
         }
-    }
-
-    private static double[] WeightedMean(IReadOnlyList<int> columns, DataMatrix data, ReadOnlySpan<double> weights)
-    {
-        var mean = new double[columns.Count];
-        if (columns.Max() >= data.Columns) return mean; // Validate() reports the missing column.
-        double total = 0;
-        for (int r = 0; r < data.Rows; r++)
-        {
-            double w = weights.IsEmpty ? 1 : weights[r];
-            total += w;
-            var row = data.Row(r);
-            for (int j = 0; j < mean.Length; j++) mean[j] += w * row[columns[j]];
-        }
-        for (int j = 0; j < mean.Length; j++) mean[j] /= total;
-        return mean;
     }
 
     // ---- per-component frames ----
@@ -83,17 +67,6 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         return new Whitening(matrices);
     }
 
-    /// <summary>Y = X − c for the chunk's rows (rows × D).</summary>
-    private void Centred(DataChunk data, IReadOnlyList<double> frame, Span<double> y)
-    {
-        int d = Dimension, rows = data.Rows;
-        Gather(data, y);
-        var c = new double[d];
-        for (int j = 0; j < d; j++) c[j] = frame[j]; // once, not an interface call per element
-        for (int i = 0; i < rows; i++)
-            System.Numerics.Tensors.TensorPrimitives.Subtract(y.Slice(i * d, d), c, y.Slice(i * d, d));
-    }
-
     /// <summary>
     /// Adds T(x − μ_k)·η_k for every row and component. In its own frame η_k = [0, −½Λ_k packed], so the term is
     /// −½ (x − μ_k)ᵀΛ_k(x − μ_k) = −½ ‖W_k (x − μ_k)‖², computed as one product Y·W_kᵀ per component.
@@ -107,7 +80,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         bool diagonal = _family.Structure != CovarianceStructure.Full;
         for (int k = 0; k < k0; k++)
         {
-            Centred(data, Frame(state, k), y);
+            CentredMoments.Centred(this, data, Frame(state, k), y);
             var w = whitening.Matrices[k];
             if (diagonal)
                 for (int i = 0; i < rows; i++)
@@ -124,50 +97,9 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     public override Statistics CreateStatistics(BlockState? state) =>
         new ComponentStatistics(Components, StatisticCount, Enumerable.Range(0, Components).Select(k => Frame(state, k)).ToArray());
 
-    /// <summary>
-    /// Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics, c_k the statistics' centre of state k: [Σ r y, packed
-    /// Σ r y yᵀ] with y = x − c_k, the second moments as one product (r∘Y)ᵀY per state.
-    /// </summary>
-    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch)
-    {
-        var stats = (ComponentStatistics)into;
-        int d = Dimension, s = StatisticCount, k0 = Components, rows = data.Rows;
-        var y = scratch.Slice(0, rows * d);
-        var ry = scratch.Slice(rows * d, rows * d);
-        var moments = scratch.Slice(2 * rows * d, d * d);
-        for (int k = 0; k < k0; k++)
-        {
-            Centred(data, stats.Centres![k], y);
-            var target = stats.Sums.AsSpan(k * s, s);
-            for (int i = 0; i < rows; i++)
-            {
-                double r = responsibilities[i * k0 + k];
-                for (int j = 0; j < d; j++)
-                {
-                    double v = r * y[i * d + j];
-                    ry[i * d + j] = v;
-                    target[j] += v;
-                }
-            }
-            var second = target.Slice(d);
-            switch (_family.Structure)
-            {
-                case CovarianceStructure.Full:
-                    ComputeBackend.Current.Gemm(true, false, d, d, rows, 1.0, ry, d, y, d, 0.0, moments, d);
-                    int p = 0;
-                    for (int i = 0; i < d; i++)
-                        for (int j = i; j < d; j++) second[p++] += moments[i * d + j];
-                    break;
-                case CovarianceStructure.Diagonal:
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < d; j++) second[j] += ry[i * d + j] * y[i * d + j];
-                    break;
-                default:
-                    for (int i = 0; i < rows * d; i++) second[0] += ry[i] * y[i];
-                    break;
-            }
-        }
-    }
+    /// <summary>Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics (see <see cref="CentredMoments.Accumulate"/>).</summary>
+    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch) =>
+        CentredMoments.Accumulate(this, _family.Structure, data, responsibilities, (ComponentStatistics)into, scratch);
 
     /// <summary>Keeps only what the covariance structure allows: the diagonal, or its average times I.</summary>
     private void Restrict(Span<double> m)
