@@ -17,6 +17,12 @@ public enum FitEventKind
     /// should never do this; please report it (for a model of your own, check its M-step and its log-normalizer).
     /// </summary>
     FreeEnergyDecreased,
+    /// <summary>
+    /// A factor block's noise variance reached its floor (see <see cref="Building.Blocks.Factor"/>): a Heywood case,
+    /// where the factors explain a column almost entirely and the likelihood's supremum lies at ψ = 0. The fit is the
+    /// maximum with the variance held at the floor.
+    /// </summary>
+    NoiseFloored,
 }
 
 /// <summary>One diagnostics event.</summary>

@@ -23,6 +23,7 @@ internal static class EngineFixtures
         Block<CategoricalParameters> g => fit.Parameters(g).SelectMany(p => p.Probabilities).ToArray(),
         Block<PoissonParameters> g => fit.Parameters(g).SelectMany(p => p.Rates).ToArray(),
         Block<ExponentialParameters> g => fit.Parameters(g).SelectMany(p => p.Rates).ToArray(),
+        Block<FactorParameters> g => fit.Parameters(g).SelectMany(p => p.Mean.Concat(p.Loadings.ToArray().Cast<double>()).Concat(p.NoiseVariances)).ToArray(),
         _ => throw new NotSupportedException(block.GetType().Name),
     };
 
@@ -42,6 +43,7 @@ internal static class EngineFixtures
         Block<CategoricalParameters> g => fit.Parameters(g)[k],
         Block<PoissonParameters> g => fit.Parameters(g)[k],
         Block<ExponentialParameters> g => fit.Parameters(g)[k],
+        Block<FactorParameters> g => fit.Parameters(g)[k],
         _ => throw new NotSupportedException(block.GetType().Name),
     };
 
@@ -148,6 +150,14 @@ internal static class EngineFixtures
         return -0.5 * (d * Math.Log(2 * Math.PI) + chol.DeterminantLn + quad);
     }
 
+    /// <summary>ΛΛᵀ + Ψ by MathNet, independently of EmDsl's factor algebra.</summary>
+    public static ReadOnlyMatrix FactorCovariance(FactorParameters f)
+    {
+        var l = Matrix<double>.Build.DenseOfArray(f.Loadings.ToArray());
+        var c = l * l.Transpose() + Matrix<double>.Build.DenseDiagonal(f.Dimension, f.Dimension, i => f.NoiseVariances[i]);
+        return new ReadOnlyMatrix(c.ToArray());
+    }
+
     /// <summary>log p_b(x_b | θ) for one block, from the usual parameters, by textbook densities.</summary>
     public static double BlockLogDensity(Block block, object parameters, double[] row)
     {
@@ -169,6 +179,8 @@ internal static class EngineFixtures
                 return x.Select((v, i) => Poisson.PMFLn(p.Rates[i], (int)v)).Sum();
             case ExponentialParameters e:
                 return x.Select((v, i) => Exponential.PDFLn(e.Rates[i], v)).Sum();
+            case FactorParameters f:
+                return LogMvn(x, f.Mean, FactorCovariance(f));
             default:
                 throw new NotSupportedException(parameters.GetType().Name);
         }
