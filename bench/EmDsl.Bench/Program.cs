@@ -6,6 +6,7 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- hmm [steps] [iterations]   (8-state HMM, diagonal Gaussian, 8 dims; and its parts)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- golden > fits.txt   (every number of a set of reference fits, to diff two builds bit for bit)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- fa [path] [factors] [repeats]   (factor analysis on bench/sklearn_fa.py's file)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- regression [rows] [iterations] [export-dir]
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
@@ -37,6 +38,11 @@ if (args.Length > 0 && args[0] == "hmm")
 if (args.Length > 0 && args[0] == "golden")
 {
     EmDsl.Bench.GoldenBench.Run(args.Length > 1 ? args[1] : "examples/data/old_faithful.csv");
+    return;
+}
+if (args.Length > 0 && args[0] == "fa")
+{
+    EmDsl.Bench.FactorBench.Run(args.Length > 1 ? args[1] : "/tmp/fa_100000x50.f64", args.Length > 2 ? int.Parse(args[2]) : 5, args.Length > 3 ? int.Parse(args[3]) : 3);
     return;
 }
 if (args.Length > 0 && args[0] == "regression")

@@ -38,6 +38,9 @@ public sealed record FactorAnalysis(int Factors)
     /// <summary>The first parameters (default <see cref="FactorStart.Pca"/>).</summary>
     public FactorStart Start { get; init; } = FactorStart.Pca;
 
+    /// <summary>Given first parameters (D columns, <see cref="Factors"/> factors); when set, <see cref="Start"/> is ignored.</summary>
+    public FactorParameters? StartParameters { get; init; }
+
     /// <summary>
     /// Fits the model to every column of <paramref name="data"/>. With <see cref="FactorStart.Random"/>, each of
     /// <see cref="FitOptions.Restarts"/> runs draws its own start (seeded by <see cref="FitOptions.Seed"/> + run) and the
@@ -51,6 +54,11 @@ public sealed record FactorAnalysis(int Factors)
         var block = Blocks.Factor("factors", Blocks.ColumnRange(0, data.Columns), Factors, Noise, prior: Prior,
             noiseFloor: NoiseFloor, mStepIterations: MStepIterations);
         var model = Mixture.WithComponents(1).Observe(block).Build();
+        if (StartParameters is not null)
+        {
+            var given = Initialization.FromParameters([1.0]).With(block, [StartParameters]);
+            return new FactorAnalysisFit(model.Fit(data, options with { Restarts = 1, Initialization = given }, sampleWeights, null, cancellationToken), block);
+        }
         if (Start == FactorStart.Pca)
             return new FactorAnalysisFit(model.Fit(data, options with { Restarts = 1 }, sampleWeights, null, cancellationToken), block);
         MixtureFit? best = null;

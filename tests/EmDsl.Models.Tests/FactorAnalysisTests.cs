@@ -191,8 +191,39 @@ public class FactorAnalysisTests
         var pca = new FactorAnalysis(2).Fit(data, options);
         var random = new FactorAnalysis(2) { Start = FactorStart.Random }.Fit(data, options);
         Assert.Equal(pca.LogLikelihood, random.LogLikelihood, 1e-8 * Math.Abs(pca.LogLikelihood));
+        var given = new FactorAnalysis(2) { StartParameters = random.Parameters }.Fit(data, options);
+        Assert.Equal(pca.LogLikelihood, given.LogLikelihood, 1e-8 * Math.Abs(pca.LogLikelihood));
+        Assert.Equal(1, given.Result.Iterations);
         var ppca = new ProbabilisticPca(2).Fit(data);
         Assert.True(ppca.LogLikelihood <= pca.LogLikelihood + 1e-9, "PPCA is FA with a constraint");
         Assert.All(ppca.NoiseVariances, v => Assert.Equal(ppca.NoiseVariances[0], v));
+    }
+
+    /// <summary>README's factor-analysis snippet, as written there (with its placeholders given values).</summary>
+    [Fact]
+    public void ReadmeSnippetRuns()
+    {
+        var l = new double[,] { { 1, 0.2, 0 }, { 0.8, -0.5, 0.3 }, { 0.3, 1, 0 }, { -0.7, 0.4, 0.5 }, { 0.5, 0.5, -0.5 }, { 0.1, 0.9, 0.2 }, { 0.4, 0, 1 } };
+        double[] noise = [0.5, 0.4, 0.3, 0.6, 0.5, 0.2, 0.4];
+        var (data, _) = TwoAnalysers(3000, 8, [l, l], [noise, noise], [new double[7], Enumerable.Repeat(6.0, 7).ToArray()]);
+        var gaussianMixtureFit = new GaussianMixture(3).Fit(data).Result;
+        var columns = Blocks.ColumnRange(0, 7);
+
+        var fa = new FactorAnalysis(3).Fit(data);                  // diagonal noise; ProbabilisticPca(3) for σ²I
+        ReadOnlyMatrix loadings = fa.Loadings;                     // Λ (D × q), up to rotation; fa.RotatedLoadings: varimax
+        IReadOnlyList<double> psi = fa.NoiseVariances;             // ψ_d; fa.ImpliedCovariance = ΛΛᵀ + Ψ
+        double[,] scores = fa.Scores(data);                        // E[z | x_n]; fa.ScoreCovariance = Cov(z | x)
+        double bic = fa.Bic(data);                                 // free parameters D + Dq − q(q−1)/2 + D
+
+        var mfa = new MixtureOfFactorAnalysers(3, 2) { SharedNoise = true }.Fit(data, start: gaussianMixtureFit);
+        var block = Blocks.Factor("chemistry", columns, factors: 2, NoiseModel.Diagonal, prior: new FactorPrior(2, 0.1));
+
+        Assert.Equal(7, loadings.Rows);
+        Assert.Equal(7, psi.Count);
+        Assert.Equal(3, scores.GetLength(1));
+        Assert.True(double.IsFinite(bic));
+        Assert.Equal(3, mfa.Components.Count);
+        Assert.True(mfa.Components.All(c => c.NoiseVariances.SequenceEqual(mfa.Components[0].NoiseVariances)));
+        Assert.Equal("chemistry", block.Name);
     }
 }
