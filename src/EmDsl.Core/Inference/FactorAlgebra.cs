@@ -195,9 +195,17 @@ internal sealed class FactorAlgebra
     /// <summary>
     /// For fixed Ψ, the loadings that maximise the likelihood of the covariance S (Lawley; Jöreskog 1967): with
     /// Ψ^(−½)SΨ^(−½) = UΘUᵀ (descending), Λ = Ψ^(½)U_q·diag(√max(θ_j − 1, 0)). Unique up to rotation; the
-    /// eigen-decomposition fixes the signs.
+    /// eigenvectors' signs are fixed (largest coordinate positive).
+    /// <para>
+    /// Only the q leading eigenpairs are needed. With a <paramref name="basis"/> from an earlier call (D × m
+    /// orthonormal columns, m = <see cref="BasisWidth"/>), they come from a few rounds of subspace iteration with
+    /// Rayleigh–Ritz started there — O(D²m) a round instead of the full decomposition's O(D³) with a large constant —
+    /// accepted only when every wanted pair's residual ‖Au − θu‖ is below 10⁻¹¹·max(θ, 1); otherwise (and on the
+    /// first call) the full Jacobi decomposition is used, which keeps small eigenvalues accurate even when a tiny ψ
+    /// makes the scaled matrix strongly graded. Either way the basis is refreshed for the next call.
+    /// </para>
     /// </summary>
-    public static void ProfileLoadings(ReadOnlySpan<double> s, ReadOnlySpan<double> noise, int d, int q, Span<double> loadings)
+    public static void ProfileLoadings(ReadOnlySpan<double> s, ReadOnlySpan<double> noise, int d, int q, Span<double> loadings, double[]? basis = null)
     {
         if (q == 0) return;
         var scaled = new double[d * d];
@@ -205,14 +213,100 @@ internal sealed class FactorAlgebra
         for (int i = 0; i < d; i++) root[i] = Math.Sqrt(noise[i]);
         for (int i = 0; i < d; i++)
             for (int j = 0; j < d; j++) scaled[i * d + j] = s[i * d + j] / (root[i] * root[j]);
-        var values = new double[d];
-        var vectors = new double[d * d];
-        SymmetricEigen.Decompose(scaled, d, values, vectors);
+        int m = BasisWidth(d, q);
+        var values = new double[m];
+        var vectors = new double[d * m];
+        if (basis is null || !LeadingPairs(scaled, d, q, m, basis, values, vectors))
+        {
+            var all = new double[d];
+            var full = new double[d * d];
+            SymmetricEigen.Decompose(scaled, d, all, full);
+            for (int i = 0; i < d; i++)
+                for (int c = 0; c < m; c++) vectors[i * m + c] = full[i * d + c];
+            Array.Copy(all, values, m);
+        }
+        if (basis is not null) Array.Copy(vectors, basis, d * m);
         for (int a = 0; a < q; a++)
         {
             double f = Math.Sqrt(Math.Max(values[a] - 1, 0));
-            for (int i = 0; i < d; i++) loadings[i * q + a] = root[i] * vectors[i * d + a] * f;
+            int argmax = 0;
+            for (int i = 1; i < d; i++) if (Math.Abs(vectors[i * m + a]) > Math.Abs(vectors[argmax * m + a])) argmax = i;
+            double sign = vectors[argmax * m + a] < 0 ? -1 : 1;
+            for (int i = 0; i < d; i++) loadings[i * q + a] = sign * root[i] * vectors[i * m + a] * f;
         }
+    }
+
+    /// <summary>The width of the subspace <see cref="ProfileLoadings"/> iterates: q plus a few guard vectors.</summary>
+    public static int BasisWidth(int d, int q) => Math.Min(d, q + 4);
+
+    /// <summary>
+    /// The q leading eigenpairs of the symmetric <paramref name="a"/> by subspace iteration from <paramref name="basis"/>
+    /// (D × m, orthonormal columns), Rayleigh–Ritz each round; false when the basis is unusable or the residuals do not
+    /// reach 10⁻¹¹·max(θ, 1) within the budget (the caller then decomposes in full).
+    /// </summary>
+    private static bool LeadingPairs(double[] a, int d, int q, int m, double[] basis, double[] values, double[] vectors)
+    {
+        if (basis.Length != d * m || !double.IsFinite(basis[0])) return false;
+        var backend = ComputeBackend.Current;
+        var v = basis.ToArray();
+        var w = new double[d * m];
+        var h = new double[m * m];
+        var y = new double[m * m];
+        var theta = new double[m];
+        var rotated = new double[d * m];
+        double previous = double.PositiveInfinity;
+        for (int round = 0; round < 60; round++)
+        {
+            backend.Gemm(false, false, d, m, d, 1.0, a, d, v, m, 0.0, w, m);     // W = A V
+            backend.Gemm(true, false, m, m, d, 1.0, v, m, w, m, 0.0, h, m);      // H = Vᵀ A V
+            SymmetricMatrix.Symmetrize(h, m);
+            SymmetricEigen.Decompose(h, m, theta, y);
+            backend.Gemm(false, false, d, m, m, 1.0, v, m, y, m, 0.0, rotated, m); // Ritz vectors
+            Array.Copy(rotated, v, d * m);
+            backend.Gemm(false, false, d, m, m, 1.0, w, m, y, m, 0.0, rotated, m); // A times them
+            Array.Copy(rotated, w, d * m);
+            double worst = 0;
+            for (int c = 0; c < q; c++)
+            {
+                double r = 0;
+                for (int i = 0; i < d; i++)
+                {
+                    double e = w[i * m + c] - theta[c] * v[i * m + c];
+                    r += e * e;
+                }
+                worst = Math.Max(worst, Math.Sqrt(r) / Math.Max(Math.Abs(theta[c]), 1));
+            }
+            if (!double.IsFinite(worst)) return false;
+            if (worst <= 1e-11)
+            {
+                Array.Copy(theta, values, m);
+                Array.Copy(v, vectors, d * m);
+                return true;
+            }
+            if (round % 10 == 9)
+            {
+                if (worst > 0.5 * previous) return false; // stagnating (a strongly graded matrix, or a tiny gap)
+                previous = worst;
+            }
+            // Next power step: V ← orth(W), modified Gram–Schmidt twice.
+            Array.Copy(w, v, d * m);
+            for (int pass = 0; pass < 2; pass++)
+                for (int c = 0; c < m; c++)
+                {
+                    for (int b = 0; b < c; b++)
+                    {
+                        double dot = 0;
+                        for (int i = 0; i < d; i++) dot += v[i * m + b] * v[i * m + c];
+                        for (int i = 0; i < d; i++) v[i * m + c] -= dot * v[i * m + b];
+                    }
+                    double norm = 0;
+                    for (int i = 0; i < d; i++) norm += v[i * m + c] * v[i * m + c];
+                    norm = Math.Sqrt(norm);
+                    if (!(norm > 1e-300)) return false;
+                    for (int i = 0; i < d; i++) v[i * m + c] /= norm;
+                }
+        }
+        return false;
     }
 
     /// <summary>Raw varimax of the D × q row-major <paramref name="loadings"/> (see <see cref="FactorRotation.Varimax"/>).</summary>

@@ -26,6 +26,12 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
     private readonly double[] _origin;
     private readonly double[] _floor;
 
+    /// <summary>
+    /// Per group (by its first state), the leading eigenvectors of its last profile: they start the next M-step's
+    /// subspace iterations. M-steps run one at a time and in a fixed order, so this stays deterministic.
+    /// </summary>
+    private readonly Dictionary<int, double[]> _bases = [];
+
     public FactorRuntime(FactorBlock block, int components, DataMatrix data, ReadOnlySpan<double> weights) : base(block, components)
     {
         _block = block;
@@ -99,6 +105,8 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
         public double[] Covariance = [];
         public double[] Loadings = [];
         public double[] Noise = [];
+        /// <summary>The leading eigenvectors of the last profile (D × m), which start the next one.</summary>
+        public double[]? Basis;
         public bool Empty;
         public int? Component => Members.Length == 1 ? Members[0] : null;
     }
@@ -195,7 +203,8 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
             w.Noise = new double[d];
             if (Isotropic) { ClosedFormPpca(w); continue; }
             for (int i = 0; i < d; i++) w.Noise[i] = Math.Max(0.5 * w.Covariance[i * d + i], _floor[i]);
-            FactorAlgebra.ProfileLoadings(w.Covariance, w.Noise, d, q, w.Loadings);
+            w.Basis = BasisOf(w); // none yet: the first profile decomposes in full
+            FactorAlgebra.ProfileLoadings(w.Covariance, w.Noise, d, q, w.Loadings, w.Basis);
         }
         if (old is null && _block.SharedNoise) PoolNoise(set);
     }
@@ -309,7 +318,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
             double t = Math.Min(1, 4 / longest), fNew = double.NegativeInfinity; // at most a factor e⁴ per step
             double[] next = new double[p], gNew = [];
             bool moved = false;
-            for (int backtrack = 0; backtrack < 40; backtrack++, t *= 0.5)
+            for (int backtrack = 0; backtrack < 12; backtrack++, t *= 0.5)
             {
                 double gain = 0;
                 for (int j = 0; j < p; j++)
@@ -333,9 +342,11 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
             double sy = 0, ss = 0, yy = 0;
             for (int j = 0; j < p; j++) { sv[j] = next[j] - theta[j]; yv[j] = g[j] - gNew[j]; sy += sv[j] * yv[j]; ss += sv[j] * sv[j]; yy += yv[j] * yv[j]; }
             if (sy > 1e-12 * Math.Sqrt(ss * yy)) BfgsUpdate(h, sv, yv, sy, p);
+            double improvement = fNew - f;
             theta = next.ToArray();
             f = fNew;
             g = gNew;
+            if (improvement <= 1e-14 * Math.Abs(f)) break; // at the precision of f itself
         }
         for (int i = 0; i < set.Count; i++)
             for (int j = 0; j < d; j++) set[i].Noise[j] = NoiseOf(theta, j);
@@ -403,7 +414,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
         foreach (var w in set)
         {
             psi.AsSpan().CopyTo(w.Noise);
-            FactorAlgebra.ProfileLoadings(w.Covariance, psi, d, _q, w.Loadings);
+            FactorAlgebra.ProfileLoadings(w.Covariance, psi, d, _q, w.Loadings, w.Basis);
             var c = FactorAlgebra.Covariance(w.Loadings, psi, d, _q);
             if (!SymmetricMatrix.TryCholesky(c, d, l)) { gradient = new double[p]; return double.NegativeInfinity; }
             // X = L⁻¹, so C⁻¹ = XᵀX; Y = X S Xᵀ (tr Y = tr C⁻¹S); diag(C⁻¹SC⁻¹)_j = (XᵀYX)_jj.
@@ -438,7 +449,20 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
     /// <summary>Λ ← its exact maximiser given Ψ, for every group of the set.</summary>
     private void Profile(List<Work> set)
     {
-        foreach (var w in set) FactorAlgebra.ProfileLoadings(w.Covariance, w.Noise, Dimension, _q, w.Loadings);
+        foreach (var w in set)
+        {
+            w.Basis ??= BasisOf(w);
+            FactorAlgebra.ProfileLoadings(w.Covariance, w.Noise, Dimension, _q, w.Loadings, w.Basis);
+        }
+    }
+
+    /// <summary>The group's kept basis, or one marked unusable (NaN first entry) so that its first profile decomposes in full.</summary>
+    private double[] BasisOf(Work w)
+    {
+        if (_bases.TryGetValue(w.Members[0], out var kept)) return kept;
+        var basis = new double[Dimension * FactorAlgebra.BasisWidth(Dimension, _q)];
+        basis[0] = double.NaN;
+        return _bases[w.Members[0]] = basis;
     }
 
     /// <summary>Q + log prior of the set at its current working parameters.</summary>

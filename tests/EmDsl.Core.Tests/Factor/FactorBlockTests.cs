@@ -96,6 +96,31 @@ public class FactorBlockTests
     }
 
     [Fact]
+    public void WarmStartedProfileLoadingsEqualTheFullDecompositions()
+    {
+        // The subspace iterations from a kept basis against the full Jacobi decomposition, as Ψ moves a little.
+        var r = new Random(31);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            int d = 8 + 7 * trial, q = 1 + trial % 5;
+            var (mean, loadings, noise) = FactorData.Model(r, d, q);
+            var s = FactorData.SampleCovariance(FactorData.Sample(r, 4 * d, mean, loadings, noise)).ToRowMajorArray();
+            var basis = new double[d * FactorAlgebra.BasisWidth(d, q)];
+            basis[0] = double.NaN;
+            var warm = new double[d * q];
+            FactorAlgebra.ProfileLoadings(s, noise, d, q, warm, basis);
+            var moved = noise.Select(v => v * (1 + 0.05 * (r.NextDouble() - 0.5))).ToArray();
+            FactorAlgebra.ProfileLoadings(s, moved, d, q, warm, basis);
+            var full = new double[d * q];
+            FactorAlgebra.ProfileLoadings(s, moved, d, q, full);
+            var a = FactorData.Common(ReadOnlyMatrix.FromRowMajor(warm, d, q));
+            var b = FactorData.Common(ReadOnlyMatrix.FromRowMajor(full, d, q));
+            double scale = b.Diagonal().Max();
+            Assert.True((a - b).Enumerate().All(v => Math.Abs(v) <= 1e-9 * scale), $"d = {d}, q = {q}: max difference {(a - b).Enumerate().Max(Math.Abs):G3}");
+        }
+    }
+
+    [Fact]
     public void LogDensityStaysAccurateInAHeywoodCase()
     {
         // ψ₀ = 1e-10: Woodbury's (x−μ)ᵀΨ⁻¹(x−μ) − ‖·‖² would lose ~10 digits; the residual form keeps them.
