@@ -423,7 +423,7 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
     internal static void SampleWithCholesky(ReadOnlySpan<double> mu, ReadOnlySpan<double> l, Random random, Span<double> x)
     {
         int d = mu.Length;
-        Span<double> z = stackalloc double[d];
+        Span<double> z = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
         for (int i = 0; i < d; i++) z[i] = MathNet.Numerics.Distributions.Normal.Sample(random, 0, 1);
         for (int i = 0; i < d; i++)
         {
