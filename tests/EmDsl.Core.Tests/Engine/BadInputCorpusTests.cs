@@ -4,6 +4,7 @@ using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Inference;
 using EmDsl.Numerics;
+using static EmDsl.Tests.Engine.EngineFixtures;
 
 namespace EmDsl.Tests.Engine;
 
@@ -62,5 +63,25 @@ public class BadInputCorpusTests
         Assert.Equal(categories, p.Count);
         Assert.Equal(1.0, p.Sum(), 1e-9);
         Assert.All(fit.Sample(5, seed: 3).Data.GetColumn(0), v => Assert.InRange(v, 0, categories - 1));
+    }
+
+    // ---------------------------------------------------------------- options
+
+    public static TheoryData<string, FitOptions> BadOptions => new()
+    {
+        { "MStepOptimizer.MaxIterations", FitOptions.Default with { MStepOptimizer = new() { MaxIterations = 0 } } },
+        { "MStepOptimizer.MaxIterations", FitOptions.Default with { MStepOptimizer = new() { MaxIterations = -3 } } },
+        { "MStepOptimizer.Memory", FitOptions.Default with { MStepOptimizer = new() { Memory = 0 } } },
+        { "MStepOptimizer.GradientTolerance", FitOptions.Default with { MStepOptimizer = new() { GradientTolerance = double.NaN } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public void OptionsOutOfRangeNameTheOption(string option, FitOptions options)
+    {
+        var model = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0, 1])).Build();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => model.Fit(TwoClusters(20, seed: 91), options));
+        Assert.Equal(option, e.ParamName);
+        Mentions(e, option);
     }
 }
