@@ -80,6 +80,7 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
     public GaussianFamily(int dimension, CovarianceStructure structure = CovarianceStructure.Full)
     {
         FamilyChecks.Positive(dimension, nameof(dimension));
+        ArraySize.Argument(dimension, dimension, nameof(dimension), () => $"A {dimension}-dimensional Gaussian's D × D covariance");
         Dimension = dimension;
         Structure = structure;
         _logBase = -0.5 * dimension * Math.Log(2 * Math.PI);
