@@ -20,6 +20,6 @@ public static partial class Blocks
         ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         ArgumentNullException.ThrowIfNull(family);
-        return new ConjugateBlock<TParameters>(name, Materialise(columns), family, prior, sharing);
+        return new ConjugateBlock<TParameters>(name, Materialise(name, columns), family, prior, sharing);
     }
 }

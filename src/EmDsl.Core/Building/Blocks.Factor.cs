@@ -218,7 +218,7 @@ public static partial class Blocks
         NoiseModel noise = NoiseModel.Diagonal, bool sharedNoise = false, FactorPrior? prior = null,
         Sharing sharing = Sharing.PerComponent, double noiseFloor = 1e-12, int mStepIterations = 50)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         if (factors < 0) throw new ArgumentOutOfRangeException(nameof(factors), factors, $"Block '{name}': the number of factors q must be ≥ 0.");
         if (factors >= cols.Length)
             throw new ArgumentOutOfRangeException(nameof(factors), factors,

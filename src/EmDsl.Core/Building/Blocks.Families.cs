@@ -18,7 +18,7 @@ public static partial class Blocks
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
     public static Block<GammaParameters> Gamma(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new GammaFamily(cols.Length);
         return new ConjugateBlock<GammaParameters>(name, cols, family, CheckNaturalPrior<GammaFamily>(name, family, prior), sharing);
     }
@@ -36,7 +36,7 @@ public static partial class Blocks
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
     public static Block<BetaParameters> Beta(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new BetaFamily(cols.Length);
         return new ConjugateBlock<BetaParameters>(name, cols, family, CheckNaturalPrior<BetaFamily>(name, family, prior), sharing);
     }
@@ -54,7 +54,7 @@ public static partial class Blocks
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
     public static Block<DirichletParameters> Dirichlet(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         if (cols.Length < 2)
             throw new ArgumentException($"Block '{name}': a Dirichlet block reads at least 2 columns (proportions), not {cols.Length}.", nameof(columns));
         var family = new DirichletFamily(cols.Length);
@@ -74,7 +74,7 @@ public static partial class Blocks
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
     public static Block<VonMisesParameters> VonMises(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new VonMisesFamily(cols.Length);
         return new ConjugateBlock<VonMisesParameters>(name, cols, family, CheckNaturalPrior<VonMisesFamily>(name, family, prior), sharing);
     }
@@ -91,7 +91,7 @@ public static partial class Blocks
     public static Block<NegativeBinomialParameters> NegativeBinomial(string name, IEnumerable<int> columns, double dispersion,
         BetaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new NegativeBinomialFamily(cols.Length, dispersion);
         return new ConjugateBlock<NegativeBinomialParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
     }

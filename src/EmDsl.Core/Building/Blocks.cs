@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
@@ -44,7 +45,7 @@ public static partial class Blocks
     /// <summary>D independent binary columns; see <see cref="BernoulliFamily"/>.</summary>
     public static Block<BernoulliParameters> Bernoulli(string name, IEnumerable<int> columns, BetaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new BernoulliFamily(cols.Length);
         return new ConjugateBlock<BernoulliParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
     }
@@ -55,7 +56,7 @@ public static partial class Blocks
     /// </summary>
     public static Block<CategoricalParameters> Categorical(string name, IEnumerable<int> columns, int categories, DirichletPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var encoding = cols.Length == 1 ? CategoricalEncoding.Integer
             : cols.Length == categories ? CategoricalEncoding.OneHot
             : throw new ArgumentException($"Block '{name}': a categorical block with {categories} categories reads 1 column (integer codes) or {categories} (one-hot), not {cols.Length}.", nameof(columns));
@@ -68,7 +69,7 @@ public static partial class Blocks
     /// <summary>D independent Poisson count columns; see <see cref="PoissonFamily"/>.</summary>
     public static Block<PoissonParameters> Poisson(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new PoissonFamily(cols.Length);
         return new ConjugateBlock<PoissonParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
     }
@@ -76,7 +77,7 @@ public static partial class Blocks
     /// <summary>D independent Exponential columns; see <see cref="ExponentialDistributionFamily"/>.</summary>
     public static Block<ExponentialParameters> Exponential(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
-        var cols = Materialise(columns);
+        var cols = Materialise(name, columns);
         var family = new ExponentialDistributionFamily(cols.Length);
         return new ConjugateBlock<ExponentialParameters>(name, cols, family, prior is null ? null : family.Conjugate(prior), sharing);
     }
@@ -89,11 +90,11 @@ public static partial class Blocks
         return Enumerable.Range(start, count).ToArray();
     }
 
-    private static int[] Materialise(IEnumerable<int> columns)
+    private static int[] Materialise(string name, IEnumerable<int> columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
         var cols = columns.ToArray();
-        if (cols.Length == 0) throw new ArgumentException("A block must read at least one column.", nameof(columns));
+        if (cols.Length == 0) throw new ArgumentException($"Block '{name}' reads no columns; a block must read at least one column.", nameof(columns));
         return cols;
     }
 }
@@ -126,12 +127,20 @@ internal sealed class ConjugateBlock<TParameters> : Block<TParameters>
 internal sealed class GaussianBlock : Block<GaussianParameters>
 {
     public GaussianBlock(string name, int[] columns, CovarianceType covariance, GaussianPrior? prior, Sharing sharing)
-        : base(name, columns, new GaussianFamily(columns.Length, StructureOf(covariance)), sharing)
+        : base(name, columns, new GaussianFamily(CheckedDimension(name, columns), StructureOf(covariance)), sharing)
     {
         if (prior is not null && prior.Dimension != columns.Length)
             throw new ArgumentException($"Block '{name}': the Gaussian prior is {prior.Dimension}-dimensional but the block reads {columns.Length} columns.", nameof(prior));
         Covariance = covariance;
         Prior = prior;
+    }
+
+    /// <summary>D, checked before the family is made so that the messages name the block.</summary>
+    private static int CheckedDimension(string name, int[] columns)
+    {
+        if (columns.Length == 0) throw new ArgumentException($"Block '{name}' reads no columns; a block must read at least one column.", nameof(columns));
+        ArraySize.Argument(columns.Length, columns.Length, nameof(columns), () => $"Block '{name}' has {columns.Length:N0} columns: its D × D covariance");
+        return columns.Length;
     }
 
     public CovarianceType Covariance { get; }

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 namespace EmDsl.Data;
 
 /// <summary>
@@ -56,7 +57,7 @@ public sealed class DataMatrix
         ArgumentNullException.ThrowIfNull(values);
         int rows = values.GetLength(0), cols = values.GetLength(1);
         RequireNonEmpty(rows, cols);
-        var data = new double[rows * cols];
+        var data = new double[ArraySize.Argument(rows, cols, nameof(values), () => $"{rows:N0} rows × {cols:N0} columns")];
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
                 data[i * cols + j] = RequireFinite(values[i, j], i, j);
@@ -73,7 +74,7 @@ public sealed class DataMatrix
         var first = list[0] ?? throw new ArgumentException("Row 0 is null.", nameof(rows));
         int cols = first.Length;
         RequireNonEmpty(list.Count, cols);
-        var data = new double[list.Count * cols];
+        var data = new double[ArraySize.Argument(list.Count, cols, nameof(rows), () => $"{list.Count:N0} rows × {cols:N0} columns")];
         for (int i = 0; i < list.Count; i++)
         {
             var row = list[i] ?? throw new ArgumentException($"Row {i} is null.", nameof(rows));

@@ -116,7 +116,7 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
     /// <inheritdoc />
     public override double LogNormalizer(ReadOnlySpan<double> eta)
     {
-        Span<double> full = stackalloc double[Categories];
+        Span<double> full = Categories <= StackBuffer.MaxDoubles ? stackalloc double[Categories] : new double[Categories];
         eta.Slice(0, Categories - 1).CopyTo(full);
         full[Categories - 1] = 0;
         return LogSpace.LogSumExp(full);
@@ -165,7 +165,7 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
     {
         // Raise every probability (the implicit last one included) to the floor, then renormalise the
         // others so the full vector still sums to one.
-        Span<double> p = stackalloc double[Categories];
+        Span<double> p = Categories <= StackBuffer.MaxDoubles ? stackalloc double[Categories] : new double[Categories];
         mean.Slice(0, Categories - 1).CopyTo(p);
         p[Categories - 1] = LastProbability(mean);
         bool changed = false;

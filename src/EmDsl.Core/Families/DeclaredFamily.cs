@@ -29,8 +29,8 @@ public sealed record ColumnSupport
     /// <summary>0 &lt; x &lt; 1.</summary>
     public static ColumnSupport UnitInterval { get; } = new("in (0, 1)", v => v > 0 && v < 1);
 
-    /// <summary>x ∈ {0, 1, 2, …}.</summary>
-    public static ColumnSupport NonNegativeInteger { get; } = new("a non-negative integer", FamilyChecks.IsNonNegativeInteger);
+    /// <summary>x ∈ {0, 1, 2, …}, below 2⁵³ (where doubles stop representing every integer).</summary>
+    public static ColumnSupport NonNegativeInteger { get; } = new("a non-negative integer below 2⁵³", FamilyChecks.IsNonNegativeInteger);
 
     /// <summary>x ∈ {0, 1}.</summary>
     public static ColumnSupport Binary { get; } = new("0 or 1", v => v == 0 || v == 1);

@@ -145,7 +145,7 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
     {
         if (!IsMeanParameter(mean))
             throw new ArgumentException($"Dirichlet mean parameters (mean logs) must be finite with Σ exp(m_i) < 1; got {FamilyChecks.Format(mean.ToArray())}.", nameof(mean));
-        Span<double> alpha = Dimension <= 256 ? stackalloc double[Dimension] : new double[Dimension];
+        Span<double> alpha = Dimension <= StackBuffer.MaxDoubles ? stackalloc double[Dimension] : new double[Dimension];
         SolveConcentrations(mean.Slice(0, Dimension), alpha);
         for (int i = 0; i < Dimension; i++) eta[i] = alpha[i] - 1;
     }
@@ -203,7 +203,7 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
         double u = Math.Log(double.IsFinite(s0) && s0 > 0 ? s0 : 1);
         double lo = double.NegativeInfinity, hi = double.PositiveInfinity; // G(lo) > 0 > G(hi)
         double bestResidual = double.PositiveInfinity;
-        Span<double> best = d <= 256 ? stackalloc double[d] : new double[d];
+        Span<double> best = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
         for (int iteration = 0; iteration < 300; iteration++)
         {
             double s = Math.Exp(u);
@@ -349,7 +349,7 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
     /// </summary>
     public override void Sample(ReadOnlySpan<double> eta, Random random, Span<double> x)
     {
-        Span<double> logG = Dimension <= 256 ? stackalloc double[Dimension] : new double[Dimension];
+        Span<double> logG = Dimension <= StackBuffer.MaxDoubles ? stackalloc double[Dimension] : new double[Dimension];
         double max = double.NegativeInfinity;
         for (int i = 0; i < Dimension; i++)
         {

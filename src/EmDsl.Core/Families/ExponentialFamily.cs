@@ -1,3 +1,5 @@
+using EmDsl.Numerics;
+
 namespace EmDsl.Families;
 
 /// <summary>
@@ -111,7 +113,7 @@ public abstract class ExponentialFamily
     /// <summary>log p(x | η) = T(x)·η − A(η) + log h(x).</summary>
     public double LogDensity(ReadOnlySpan<double> x, ReadOnlySpan<double> eta)
     {
-        Span<double> t = StatisticCount <= 256 ? stackalloc double[StatisticCount] : new double[StatisticCount];
+        Span<double> t = StatisticCount <= StackBuffer.MaxDoubles ? stackalloc double[StatisticCount] : new double[StatisticCount];
         SufficientStatistics(x, t);
         double dot = 0;
         for (int i = 0; i < t.Length; i++) dot += t[i] * eta[i];

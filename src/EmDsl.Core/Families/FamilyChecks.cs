@@ -36,7 +36,16 @@ internal static class FamilyChecks
         for (int d = 0; d < count; d++) mean[d] = Math.Max(mean[d], floor);
     }
 
-    public static bool IsNonNegativeInteger(double v) => v >= 0 && v == Math.Floor(v) && v < 9.007199254740992e15;
+    /// <summary>2⁵³: from here on a double cannot represent every integer, so a count is no longer exact.</summary>
+    public const double CountCap = 9007199254740992;
+
+    public static bool IsNonNegativeInteger(double v) => v >= 0 && v == Math.Floor(v) && v < CountCap;
+
+    /// <summary>Why <paramref name="v"/> is not a count (null when it is one), naming the cap 2⁵³ when that is the reason.</summary>
+    public static string? CountViolation(double v) =>
+        IsNonNegativeInteger(v) ? null
+        : v >= CountCap && double.IsFinite(v) ? $"{Show(v)} is at or above the largest count a double holds exactly, 2⁵³ = 9007199254740992"
+        : $"{Show(v)} is not a non-negative integer count";
 
     /// <summary>[v0, v1, …] with six significant digits, for ToString of parameter records.</summary>
     public static string Format(IEnumerable<double> values) =>

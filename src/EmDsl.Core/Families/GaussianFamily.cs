@@ -80,6 +80,7 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
     public GaussianFamily(int dimension, CovarianceStructure structure = CovarianceStructure.Full)
     {
         FamilyChecks.Positive(dimension, nameof(dimension));
+        ArraySize.Argument(dimension, dimension, nameof(dimension), () => $"A {dimension}-dimensional Gaussian's D × D covariance");
         Dimension = dimension;
         Structure = structure;
         _logBase = -0.5 * dimension * Math.Log(2 * Math.PI);
@@ -423,7 +424,7 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
     internal static void SampleWithCholesky(ReadOnlySpan<double> mu, ReadOnlySpan<double> l, Random random, Span<double> x)
     {
         int d = mu.Length;
-        Span<double> z = stackalloc double[d];
+        Span<double> z = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
         for (int i = 0; i < d; i++) z[i] = MathNet.Numerics.Distributions.Normal.Sample(random, 0, 1);
         for (int i = 0; i < d; i++)
         {

@@ -66,7 +66,7 @@ public sealed class PoissonFamily : ExponentialFamily<PoissonParameters>
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x)
     {
         for (int d = 0; d < Dimension; d++)
-            if (!FamilyChecks.IsNonNegativeInteger(x[d])) return new SupportViolation(d, $"{FamilyChecks.Show(x[d])} is not a non-negative integer count");
+            if (FamilyChecks.CountViolation(x[d]) is { } reason) return new SupportViolation(d, reason);
         return null;
     }
 

@@ -110,15 +110,55 @@ internal abstract class BlockRuntime
     public void Statistics(DataChunk data, Span<double> gather, Span<double> t, int stride, int offset)
     {
         Gather(data, gather);
-        Family.SufficientStatistics(gather.Slice(0, data.Rows * Dimension), data.Rows, t, stride, offset);
+        int d = Dimension, s = StatisticCount;
+        try { Family.SufficientStatistics(gather.Slice(0, data.Rows * d), data.Rows, t, stride, offset); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw FamilyFailure(data, gather, "T(x)", e, (x, one) => Family.SufficientStatistics(x, 1, one, s, 0), s);
+        }
+        for (int i = 0; i < data.Rows; i++)
+            for (int j = 0; j < s; j++)
+                if (!double.IsFinite(t[i * stride + offset + j]))
+                    throw new InvalidOperationException(
+                        $"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): T(x) entry {j} is {FamilyChecks.Show(t[i * stride + offset + j])}; sufficient statistics must be finite on the support.");
     }
 
-    /// <summary>Adds log h(x) of the chunk's rows to <paramref name="logBase"/>.</summary>
+    /// <summary>Adds log h(x) of the chunk's rows to <paramref name="logBase"/> (which must be finite on entry).</summary>
     public void AddLogBaseMeasure(DataChunk data, Span<double> gather, Span<double> logBase)
     {
         Gather(data, gather);
-        Family.AddLogBaseMeasure(gather.Slice(0, data.Rows * Dimension), data.Rows, logBase);
+        try { Family.AddLogBaseMeasure(gather.Slice(0, data.Rows * Dimension), data.Rows, logBase); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw FamilyFailure(data, gather, "log h(x)", e, (x, one) => Family.AddLogBaseMeasure(x, 1, one), 1);
+        }
+        for (int i = 0; i < data.Rows; i++)
+            if (!double.IsFinite(logBase[i]))
+                throw new InvalidOperationException(
+                    $"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): log h(x) is {FamilyChecks.Show(logBase[i])}; it must be finite on the support.");
     }
+
+    /// <summary>
+    /// The family's code failed on a chunk: finds the first row on which it fails alone and reports it, with the block,
+    /// the family and the original exception (inner). When no single row fails, the chunk's rows are named.
+    /// </summary>
+    private InvalidOperationException FamilyFailure(DataChunk data, Span<double> gather, string what, Exception error, RowEvaluation evaluate, int width)
+    {
+        int d = Dimension;
+        var one = new double[width];
+        for (int i = 0; i < data.Rows; i++)
+        {
+            try { evaluate(gather.Slice(i * d, d), one); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return new InvalidOperationException($"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): {what} failed: {e.Message}", e);
+            }
+        }
+        return new InvalidOperationException(
+            $"Rows {data.FirstRow}..{data.FirstRow + data.Rows - 1} (block '{Name}', family '{Family.Name}'): {what} failed on these rows together: {error.Message}", error);
+    }
+
+    private delegate void RowEvaluation(ReadOnlySpan<double> x, Span<double> into);
 
     // ---- E-step ----
 

@@ -36,16 +36,28 @@ internal sealed class CompiledModel
         Latent = latent;
         Blocks = blocks;
         _offsets = new int[blocks.Length];
-        int shared = 0, maxDim = 0, scratch = 0;
+        int shared = 0, maxDim = 0, scratch = 0, square = 0;
         for (int b = 0; b < blocks.Length; b++)
         {
-            maxDim = Math.Max(maxDim, blocks[b].Dimension);
-            if (!blocks[b].SharesFrame) { scratch = Math.Max(scratch, blocks[b].ScratchPerRow); continue; }
+            var block = blocks[b];
+            maxDim = Math.Max(maxDim, block.Dimension);
+            ArraySize.Product(latent.States, block.StatisticCount,
+                () => $"Block '{block.Name}' has {block.StatisticCount:N0} statistics per state: {latent.States} states of them");
+            if (!block.SharesFrame)
+            {
+                // Per-state blocks (Gaussian, factor) accumulate centred moments in a D × D scratch.
+                ArraySize.Product(block.Dimension, block.Dimension,
+                    () => $"Block '{block.Name}' has {block.Dimension:N0} columns: its D × D scratch");
+                square = Math.Max(square, block.Dimension);
+                scratch = Math.Max(scratch, block.ScratchPerRow);
+                continue;
+            }
             _offsets[b] = shared;
             shared += blocks[b].StatisticCount;
         }
         SharedStatisticCount = shared;
         MaxDimension = maxDim;
+        SquareDimension = square;
         ScratchPerRow = Math.Max(scratch, latent.AddsRowTerms ? latent.ScratchPerRow : 0);
         KeepsRowPosterior = latent.KeepsRowPosterior || blocks.Any(b => b.KeepsRowPosterior);
     }
@@ -67,6 +79,9 @@ internal sealed class CompiledModel
     public int ScratchPerRow { get; }
 
     public int MaxDimension { get; }
+
+    /// <summary>The largest D of the per-state blocks, whose centred moments need a D × D scratch (0 when none).</summary>
+    public int SquareDimension { get; }
 
     /// <summary>Whether some statistics keep the posterior rows themselves (regressions, a gating network).</summary>
     public bool KeepsRowPosterior { get; }
@@ -95,7 +110,7 @@ internal sealed class CompiledModel
     public double[] LogBaseMeasure(DataMatrix data)
     {
         var logBase = new double[data.Rows];
-        var gather = new double[Math.Min(data.Rows, 4096) * MaxDimension];
+        var gather = new double[ArraySize.Product(Math.Min(data.Rows, 4096), MaxDimension, () => $"log h(x) of 4096 rows × {MaxDimension} columns")];
         for (int start = 0; start < data.Rows; start += 4096)
         {
             int rows = Math.Min(4096, data.Rows - start);
@@ -159,19 +174,24 @@ internal sealed class CompiledModel
             ? FusedPass(data, logBase, weights, state, outputs, options, cancellationToken)
             : ChainPass(data, sequences, logBase, weights, state, outputs, options, cancellationToken);
 
-    private sealed class Workspace(int chunk, int sharedStatistics, int states, int maxDimension, int scratchPerRow)
+    private sealed class Workspace(CompiledModel model, int chunk)
     {
-        public readonly double[] T = new double[chunk * sharedStatistics];
-        public readonly double[] LogJoint = new double[chunk * states];
-        public readonly double[] Product = new double[states * sharedStatistics];
+        public readonly double[] T = model.Size(chunk, model.SharedStatisticCount, () => $"{chunk} rows × {model.SharedStatisticCount} statistics of T(x)");
+        public readonly double[] LogJoint = model.Size(chunk, model.States, () => $"{chunk} rows × {model.States} states");
+        public readonly double[] Product = model.Size(model.States, model.SharedStatisticCount, () => $"{model.States} states × {model.SharedStatisticCount} statistics");
         public readonly double[] LogNormalizer = new double[chunk];
         public readonly double[] Entropy = new double[chunk];
         public readonly double[] LogBase = new double[chunk];
-        public readonly double[] Gather = new double[chunk * maxDimension];
-        public readonly double[] Scratch = new double[chunk * scratchPerRow + maxDimension * maxDimension];
+        public readonly double[] Gather = model.Size(chunk, model.MaxDimension, () => $"{chunk} rows × {model.MaxDimension} columns of the widest block");
+        public readonly double[] Scratch = model.Size(1, (long)chunk * model.ScratchPerRow + (long)model.SquareDimension * model.SquareDimension,
+            () => $"the per-state blocks' scratch ({chunk} rows × {model.ScratchPerRow} + {model.SquareDimension}²)");
     }
 
-    private Workspace NewWorkspace(int chunk) => new(chunk, SharedStatisticCount, States, MaxDimension, ScratchPerRow);
+    /// <summary>A zeroed a × b array, its size checked (the message says what it was for and suggests a smaller ChunkRows).</summary>
+    private double[] Size(long a, long b, Func<string> what) =>
+        new double[ArraySize.Product(a, b, () => $"The E-step's workspace for {what()} (lower FitOptions.ChunkRows, or narrow the model)")];
+
+    private Workspace NewWorkspace(int chunk) => new(this, chunk);
 
     private static ParallelOptions Parallelism(FitOptions options, CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
@@ -185,16 +205,15 @@ internal sealed class CompiledModel
         int chunks = (n + chunk - 1) / chunk;
         var (h, bias) = state is null ? (Array.Empty<double>(), Array.Empty<double>()) : Pack(state);
         var partial = new Summary[chunks];
-        Parallel.For(0, chunks, Parallelism(options, cancellationToken),
+        ParallelWork.For(0, chunks, Parallelism(options, cancellationToken),
             () => NewWorkspace(chunk),
-            (c, _, ws) =>
+            (c, ws) =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = c * chunk, rows = Math.Min(chunk, n - start);
                 partial[c] = ProcessChunk(data.Chunk(start, rows), logBase, weights, state, h, bias, outputs, ws);
                 return ws;
-            },
-            _ => { });
+            });
         var total = NewSummary(state);
         foreach (var p in partial) total.Add(p); // fixed order: independent of the thread count
         return total;
@@ -337,9 +356,7 @@ internal sealed class CompiledModel
         int chunks = (n + chunk - 1) / chunk;
         var parallel = Parallelism(options, cancellationToken);
         var chain = (MarkovChainRuntime)Latent;
-        if ((long)n * k0 > Array.MaxLength)
-            throw new InvalidOperationException($"{n} steps × {k0} states is more than one array holds ({Array.MaxLength}); split the data into fewer steps per fit.");
-        var posterior = new double[n * k0]; // log-emissions, then the posterior marginals in place
+        var posterior = new double[ArraySize.Product(n, k0, () => $"The posterior of {n:N0} steps × {k0} states (split the data into fewer steps per fit)")]; // log-emissions, then the posterior marginals in place
         var lb = logBase ?? new double[n];
         var total = NewSummary(state);
 
@@ -352,7 +369,7 @@ internal sealed class CompiledModel
         var groups = SequenceGroups(sequences, chunk);
         var groupSummaries = new Summary[groups.Count];
         bool fixedPosterior = outputs.FixedResponsibilities is not null;
-        Parallel.For(0, groups.Count, parallel, g =>
+        ParallelWork.For(0, groups.Count, parallel, g =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             var summary = NewSummary(state);
@@ -398,7 +415,7 @@ internal sealed class CompiledModel
 
         // Phase 3: the blocks' statistics (and the occupancy counts), chunk by chunk from the weighted posterior.
         var partial = new Summary[chunks];
-        Parallel.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, _, ws) =>
+        ParallelWork.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, ws) =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);
@@ -409,7 +426,7 @@ internal sealed class CompiledModel
             Accumulate(data.Chunk(start, rows), r, summary, ws, tReady: false);
             partial[c] = summary;
             return ws;
-        }, _ => { });
+        });
         foreach (var p in partial) total.Add(p);
         return total;
     }
@@ -417,7 +434,7 @@ internal sealed class CompiledModel
     /// <summary>log p(x_n | z_n = k) − log h(x_n) of every row (rows × K) under <paramref name="state"/>, chunk by chunk.</summary>
     public double[] LogEmissions(DataMatrix data, ModelState state, FitOptions options)
     {
-        var result = new double[data.Rows * States];
+        var result = new double[ArraySize.Product(data.Rows, States, () => $"The log-emissions of {data.Rows:N0} rows × {States} states")];
         FillLogEmissions(data, state, result, null, options, CancellationToken.None);
         return result;
     }
@@ -431,7 +448,7 @@ internal sealed class CompiledModel
         int n = data.Rows, k0 = States, chunk = Math.Min(options.ChunkRows, n);
         int chunks = (n + chunk - 1) / chunk;
         var (h, bias) = Pack(state);
-        Parallel.For(0, chunks, Parallelism(options, cancellationToken), () => NewWorkspace(chunk), (c, _, ws) =>
+        ParallelWork.For(0, chunks, Parallelism(options, cancellationToken), () => NewWorkspace(chunk), (c, ws) =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);
@@ -441,7 +458,7 @@ internal sealed class CompiledModel
             if (logBase is not null) ChunkLogBase(part, null, ws).CopyTo(logBase.AsSpan(start, rows));
             LogJoint(part, state, h, bias, t, logJoint.AsSpan(start * k0, rows * k0), ws);
             return ws;
-        }, _ => { });
+        });
     }
 
     /// <summary>Consecutive sequences grouped until a group holds at least <paramref name="rows"/> steps.</summary>

@@ -262,7 +262,7 @@ internal static class EmEngine
                         .Concat(_model.Latent.Covariates).Distinct().Order().ToArray();
                     var labels = _model.Latent.StartLabels(
                         () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel), _sequences, random, restart);
-                    var r = new double[_data.Rows * K];
+                    var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
                     _model.Latent.StartPosterior(labels, r);
                     return FromResponsibilities(r);
                 }
@@ -287,7 +287,7 @@ internal static class EmEngine
         {
             if (given.GetLength(0) != _data.Rows || given.GetLength(1) != K)
                 throw new ArgumentException($"Initial responsibilities are {given.GetLength(0)}×{given.GetLength(1)}; expected {_data.Rows}×{K} (rows × components).");
-            var r = new double[_data.Rows * K];
+            var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
             for (int i = 0; i < _data.Rows; i++)
             {
                 double sum = 0;

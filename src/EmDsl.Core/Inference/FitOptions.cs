@@ -102,6 +102,9 @@ public sealed record FitOptions
     /// M-step (200 for the very first estimate). A partial M-step is enough for generalized EM; on 10⁵ rows, 5 inner
     /// iterations reached convergence 2–4× sooner than 25 (bench/EmDsl.Bench -- regression). A step is accepted only when the M-step objective (with its log
     /// prior) rises, so any setting keeps the objective monotone; more inner iterations mean fewer EM iterations.
+    /// Its <see cref="OptimizerOptions.MaxIterations"/> must be at least 1 (0 would leave those parameters where they
+    /// started); an invalid setting is reported as an <see cref="ArgumentOutOfRangeException"/> whose parameter name
+    /// is <c>MStepOptimizer.</c> and the property.
     /// </summary>
     public OptimizerOptions MStepOptimizer { get; init; } = new() { MaxIterations = 5 };
 
@@ -119,7 +122,16 @@ public sealed record FitOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(MStepOptimizer, nameof(MStepOptimizer));
-        MStepOptimizer.Validate();
+        try { MStepOptimizer.Validate(); }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // Name the option as the caller wrote it: MStepOptimizer.MaxIterations, not FitOptions.MaxIterations.
+            string name = $"{nameof(MStepOptimizer)}.{e.ParamName}";
+            throw new ArgumentOutOfRangeException(name, e.ActualValue, $"{nameof(MStepOptimizer)}.{e.Message.Split(" (Parameter", 2)[0]}");
+        }
+        if (MStepOptimizer.MaxIterations < 1)
+            throw new ArgumentOutOfRangeException($"{nameof(MStepOptimizer)}.{nameof(OptimizerOptions.MaxIterations)}", MStepOptimizer.MaxIterations,
+                $"{nameof(MStepOptimizer)}.{nameof(OptimizerOptions.MaxIterations)} must be ≥ 1: with 0 no generalized-EM M-step could move its parameters.");
         if (MaxIterations < 0) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "MaxIterations must be ≥ 0.");
         if (!(Tolerance >= 0) || double.IsInfinity(Tolerance)) throw new ArgumentOutOfRangeException(nameof(Tolerance), Tolerance, "Tolerance must be finite and ≥ 0.");
         if (Restarts < 1) throw new ArgumentOutOfRangeException(nameof(Restarts), Restarts, "Restarts must be ≥ 1.");

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using EmDsl.Building;
 using EmDsl.Data;
 
@@ -109,7 +110,7 @@ public sealed class HiddenMarkovFit : ModelFit
         ArgumentNullException.ThrowIfNull(data);
         Compiled.Validate(data.Data);
         var logLikelihoods = new double[data.Count];
-        var posterior = marginals ? new double[data.Steps * States] : null;
+        var posterior = marginals ? new double[ArraySize.Product(data.Steps, States, () => $"The posterior marginals of {data.Steps:N0} steps × {States} states")] : null;
         Compiled.Pass(data.Data, data.Starts, null, null, State,
             new CompiledModel.PassOutputs { Responsibilities = posterior, SequenceLogLikelihood = logLikelihoods, Accumulate = false },
             PredictionOptions, CancellationToken.None);
@@ -138,10 +139,8 @@ public sealed class HiddenMarkovFit : ModelFit
             throw new InvalidOperationException("The model has regression blocks; drawing their responses needs covariate values, which Sample does not take.");
         int columns = Model.RequiredColumns, k = States;
         long total = l.Sum(v => (long)v);
-        if (total * columns > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(lengths), total, $"{total} steps × {columns} columns is more than one array holds.");
+        var values = new double[ArraySize.Argument(total, columns, nameof(lengths), () => $"Sampling {total:N0} steps × {columns:N0} columns")];
         var random = new Random(seed);
-        var values = new double[total * columns];
         var paths = new int[l.Length][];
         var buffer = new double[Compiled.MaxDimension];
         int row = 0;

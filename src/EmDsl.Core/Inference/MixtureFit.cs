@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using EmDsl.Building;
 using EmDsl.Data;
 
@@ -92,7 +93,7 @@ public sealed class MixtureFit : ModelFit
         ArgumentNullException.ThrowIfNull(data);
         Compiled.Validate(data);
         logDensity = new double[data.Rows];
-        var r = responsibilities ? new double[data.Rows * Model.Components] : null;
+        var r = responsibilities ? new double[ArraySize.Product(data.Rows, Model.Components, () => $"The responsibilities of {data.Rows:N0} rows × {Model.Components} components")] : null;
         Compiled.Pass(data, [], null, null, State,
             new CompiledModel.PassOutputs { Responsibilities = r, LogDensity = logDensity, Accumulate = false },
             PredictionOptions, CancellationToken.None);
@@ -107,7 +108,7 @@ public sealed class MixtureFit : ModelFit
             throw new InvalidOperationException("The model conditions on covariates (regression blocks or a gating network); drawing from it needs covariate values, which Sample does not take.");
         var random = new Random(seed);
         int columns = Model.RequiredColumns, k0 = Model.Components;
-        var rows = new double[count * columns];
+        var rows = new double[ArraySize.Argument(count, columns, nameof(count), () => $"Sampling {count:N0} rows × {columns:N0} columns")];
         var labels = new int[count];
         var buffer = new double[Compiled.MaxDimension];
         var weights = Weights;

@@ -39,9 +39,9 @@ internal sealed class ManagedBackend : IDenseBackend
         if (n == 1)
         {
             // Matrix–vector: C[i] += α·dot(op(A) row i, b), with b gathered once into a contiguous vector.
-            Span<double> vec = k <= 1024 ? stackalloc double[k] : new double[k];
+            Span<double> vec = k <= StackBuffer.MaxDoubles ? stackalloc double[k] : new double[k];
             for (int p = 0; p < k; p++) vec[p] = transB ? b[p] : b[p * ldb];
-            Span<double> row = transA ? (k <= 1024 ? stackalloc double[k] : new double[k]) : default;
+            Span<double> row = transA ? (k <= StackBuffer.MaxDoubles ? stackalloc double[k] : new double[k]) : default;
             for (int i = 0; i < m; i++)
             {
                 scoped ReadOnlySpan<double> ai;
@@ -140,7 +140,7 @@ internal sealed class ManagedBackend : IDenseBackend
             Array.Clear(packed, 0, k * stride);
             for (int p = 0; p < k; p++)
                 for (int j = 0; j < n; j++) packed[p * stride + j] = alpha * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-            Span<double> row = stackalloc double[stride];
+            Span<double> row = stride <= StackBuffer.MaxDoubles ? stackalloc double[stride] : new double[stride];
             ref double pb = ref MemoryMarshal.GetArrayDataReference(packed);
             ref double pa = ref MemoryMarshal.GetReference(a);
             // A(i, p) sits at i·rowStep + p·columnStep.

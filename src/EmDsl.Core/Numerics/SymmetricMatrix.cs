@@ -56,7 +56,7 @@ internal static class SymmetricMatrix
     /// <summary>xᵀ A⁻¹ x = ‖L⁻¹x‖² given A's Cholesky factor.</summary>
     public static double InverseQuadraticForm(ReadOnlySpan<double> l, int n, ReadOnlySpan<double> x)
     {
-        Span<double> y = n <= 256 ? stackalloc double[n] : new double[n];
+        Span<double> y = n <= StackBuffer.MaxDoubles ? stackalloc double[n] : new double[n];
         x.Slice(0, n).CopyTo(y);
         ComputeBackend.Current.SolveLowerInPlace(l, n, y, 1, transpose: false);
         double s = 0;

@@ -71,21 +71,36 @@ public class FreeEnergyTraceTests
         Check(fit, "earthquakes");
     }
 
-    /// <summary>A gated mixture whose optimiser may take no step cannot move at all: stalled, not converged.</summary>
+    /// <summary>
+    /// A block whose every M-step candidate is rejected cannot move at all: stalled, not converged. (An M-step optimiser
+    /// allowed no step used to stage this; FitOptions now rejects MStepOptimizer.MaxIterations = 0.) Here a declared
+    /// family's mean domain closes after the first E-step, so every later estimate is invalid.
+    /// </summary>
     [Fact]
     public void AFitWhoseEveryCandidateIsRejectedIsStalled()
     {
-        var data = RegressionData.Experts(2000, seed: 5);
-        var y = Blocks.LinearRegression("y", 0, [1]);
-        var model = Mixture.WithComponents(2).Observe(y).GatedBy([1]).Build();
-        var stuck = model.Fit(data, FitOptions.Default with { Seed = 1, MStepOptimizer = new OptimizerOptions { MaxIterations = 0 } });
+        var rows = Enumerable.Range(0, 200).Select(i => new double[] { i % 2 == 0 ? i % 5 : 20 + i % 7 }).ToArray();
+        var data = DataMatrix.FromRows(rows);
+        bool closed = false;
+        var family = DeclaredFamily.Declare("closing Poisson", 1, x => x, eta => eta.Exp().Sum(), NaturalDomain.Unconstrained(1))
+            .WithSupport(ColumnSupport.NonNegativeInteger)
+            .WithMeanDomain(m => !closed && m[0] > 0)
+            .Build();
+        var model = Mixture.WithComponents(2).Observe(Blocks.FromFamily("n", [0], family)).Build();
+        var stuck = model.Fit(data, FitOptions.Default with { Seed = 1 }, progress: new Synchronous(_ => closed = true));
         Assert.Equal(FitStatus.Stalled, stuck.Status);
         Assert.False(stuck.Converged);
-        Assert.Equal(["gating"], stuck.Diagnostics.StalledParameters);
+        Assert.Equal(["n"], stuck.Diagnostics.StalledParameters);
         Assert.Contains("stalled", stuck.ToString());
+        closed = false;
         var moving = model.Fit(data, FitOptions.Default with { Seed = 1 });
         Assert.Equal(FitStatus.Converged, moving.Status);
         Assert.Empty(moving.Diagnostics.StalledParameters);
+    }
+
+    private sealed class Synchronous(Action<FitProgress> report) : IProgress<FitProgress>
+    {
+        public void Report(FitProgress value) => report(value);
     }
 
     [Fact]

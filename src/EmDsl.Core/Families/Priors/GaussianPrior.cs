@@ -63,6 +63,8 @@ public sealed record GaussianPrior
     /// <summary>The Normal-Inverse-Wishart NIW(m, κ, Ψ, ν₀) for a full covariance: n = ν₀ + D + 2.</summary>
     public static GaussianPrior NormalInverseWishart(IEnumerable<double> mean, double kappa, ReadOnlyMatrix scale, double degreesOfFreedom)
     {
+        ArgumentNullException.ThrowIfNull(mean);
+        ArgumentNullException.ThrowIfNull(scale);
         var m = mean.ToArray();
         if (!(degreesOfFreedom > m.Length - 1))
             throw new ArgumentOutOfRangeException(nameof(degreesOfFreedom), degreesOfFreedom, $"An inverse-Wishart over {m.Length}×{m.Length} matrices needs ν₀ > {m.Length - 1}.");

@@ -130,7 +130,7 @@ internal static class ForwardBackward
         {
             double forwardResult = 0;
             int backwardResult = -1;
-            Unwrap(() => Parallel.Invoke(() => forwardResult = work.Forward(), () => backwardResult = work.Backward()));
+            ParallelWork.Invoke(() => forwardResult = work.Forward(), () => backwardResult = work.Backward());
             (logLikelihood, backwardFailure) = (forwardResult, backwardResult);
         }
         else
@@ -141,20 +141,10 @@ internal static class ForwardBackward
         // In exact arithmetic a possible sequence (the forward pass returned) has β_t > 0 somewhere at every t.
         if (backwardFailure >= 0) throw ImpossibleSequenceException.AtStep(backwardFailure);
 
-        if (parallel) Unwrap(() => Parallel.For(0, work.Blocks, work.Smooth));
+        if (parallel) ParallelWork.For(0, work.Blocks, new ParallelOptions(), work.Smooth);
         else for (int b = 0; b < work.Blocks; b++) work.Smooth(b);
         double entropy = work.Finish(initialCounts, transitionCounts, weight);
         return new SequencePosterior(logLikelihood, entropy);
-    }
-
-    /// <summary>Rethrows the first inner exception of a parallel construct as itself (the type callers catch).</summary>
-    private static void Unwrap(Action action)
-    {
-        try { action(); }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first step and state whose log-emission term is NaN or +∞.</summary>
