@@ -196,6 +196,24 @@ internal sealed class CompiledModel
     private static ParallelOptions Parallelism(FitOptions options, CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
 
+    /// <summary>
+    /// A row with no probability under any state. Values so large that the log-density itself leaves the range of a
+    /// double (a Gaussian's ½(x − μ)²/σ² overflows near |x − μ| ~ 10¹⁵⁴σ) are the data's, and said so; otherwise the
+    /// parameters give the row no probability, which the floors should prevent.
+    /// </summary>
+    private static InvalidOperationException NoProbability(DataChunk data, int i, double li)
+    {
+        var row = data.Row(i);
+        int column = 0;
+        for (int j = 1; j < row.Length; j++) if (Math.Abs(row[j]) > Math.Abs(row[column])) column = j;
+        double largest = row.Length == 0 ? 0 : row[column];
+        return Math.Abs(largest) > 1e100
+            ? new InvalidOperationException(
+                $"Row {data.FirstRow + i}: its log-likelihood is below the range of a double (computed as {li}) under every component: column {column} is {largest:G6}, so far from every component that even the logarithm of its density overflows. Rescale the data.")
+            : new InvalidOperationException(
+                $"Row {data.FirstRow + i} has log-likelihood {li} under every component: the parameters give it no probability. The probability and covariance floors should prevent this; please report it with the data.");
+    }
+
     // ---------------------------------------------------------------- rows independent (mixtures)
 
     private Summary FusedPass(DataMatrix data, double[]? logBase, double[]? weights, ModelState? state, PassOutputs outputs,
@@ -243,9 +261,7 @@ internal sealed class CompiledModel
             for (int i = 0; i < rows; i++)
             {
                 double li = lse[i] + lb[i];
-                if (!double.IsFinite(li))
-                    throw new InvalidOperationException(
-                        $"Row {start + i} has log-likelihood {li} under every component; the parameters give it no probability. This is a bug in EmDsl's floors; please report it.");
+                if (!double.IsFinite(li)) throw NoProbability(data, i, li);
                 if (outputs.LogDensity is { } ld) ld[start + i] = li;
                 double w = weights is null ? 1 : weights[start + i];
                 if (w != 0)

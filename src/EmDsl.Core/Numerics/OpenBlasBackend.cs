@@ -21,7 +21,7 @@ internal sealed unsafe class OpenBlasBackend : IDenseBackend
 
     private readonly delegate* unmanaged<int, int, int, int, int, int, double, double*, int, double*, int, double, double*, int, void> _dgemm;
     private readonly delegate* unmanaged<int, int, int, int, int, int, int, double, double*, int, double*, int, void> _dtrsm;
-    private readonly delegate* unmanaged<byte*, int*, double*, int*, int*, void> _dpotrf;
+    private readonly delegate* unmanaged<byte*, int*, double*, int*, int*, nuint, void> _dpotrf;
 
     public string Name => "openblas";
 
@@ -35,7 +35,7 @@ internal sealed unsafe class OpenBlasBackend : IDenseBackend
             NativeLibrary.GetExport(handle, "cblas_dgemm");
         _dtrsm = (delegate* unmanaged<int, int, int, int, int, int, int, double, double*, int, double*, int, void>)
             NativeLibrary.GetExport(handle, "cblas_dtrsm");
-        _dpotrf = (delegate* unmanaged<byte*, int*, double*, int*, int*, void>)NativeLibrary.GetExport(handle, "dpotrf_");
+        _dpotrf = (delegate* unmanaged<byte*, int*, double*, int*, int*, nuint, void>)NativeLibrary.GetExport(handle, "dpotrf_");
         if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var setThreads))
             ((delegate* unmanaged<int, void>)setThreads)(1);
     }
@@ -88,7 +88,7 @@ internal sealed unsafe class OpenBlasBackend : IDenseBackend
         int nn = n, lda = n, info = 0;
         for (int i = 0; i < n; i++)
             for (int j = i + 1; j < n; j++) a[i * n + j] = a[j * n + i];
-        fixed (double* pa = a) _dpotrf(&uplo, &nn, pa, &lda, &info);
+        fixed (double* pa = a) _dpotrf(&uplo, &nn, pa, &lda, &info, 1); // the Fortran ABI's hidden length of the character argument UPLO
         if (info != 0) return false;
         for (int i = 0; i < n; i++)
         {

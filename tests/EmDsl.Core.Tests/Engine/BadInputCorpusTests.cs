@@ -193,6 +193,19 @@ public class BadInputCorpusTests
         Mentions(e, "Row 4", "'n'", "2⁵³");
     }
 
+    [Fact]
+    public void ARowBeyondTheRangeOfTheLogDensityIsTheDatasNotABug()
+    {
+        var r = new Random(2);
+        var data = DataMatrix.FromRows(Enumerable.Range(0, 200).Select(_ => new[] { Normal(r), Normal(r) }).ToArray());
+        var fit = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0, 1])).Build().Fit(data);
+        var far = DataMatrix.FromRows([[0.5, -0.5], [0.1, 1e200]]);
+        var e = Assert.Throws<InvalidOperationException>(() => fit.PredictProba(far));
+        Mentions(e, "Row 1", "column 1", "1E+200", "Rescale");
+        Assert.DoesNotContain("bug", e.Message);
+        Assert.True(double.IsFinite(fit.Score(DataMatrix.FromRows([[0.5, 1e150]]))));
+    }
+
     // ---------------------------------------------------------------- extreme but valid
 
     [Fact]
