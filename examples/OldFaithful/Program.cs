@@ -10,7 +10,7 @@ using EmDsl.Examples.OldFaithful;
 using EmDsl.Inference;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-var svgPath = args.Length > 0 ? args[0] : "old_faithful.svg";
+var svgPath = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "old_faithful.svg");
 
 // 272 eruptions of the Old Faithful geyser: eruption length (minutes) and waiting time to the next (minutes).
 var data = DataMatrix.ReadCsv(Path.Combine(AppContext.BaseDirectory, "data", "old_faithful.csv"));

@@ -38,7 +38,28 @@ internal static class SvgReport
                 svg.AppendLine($"<polygon points=\"{Ellipse(c, scale, ax, ay)}\" fill=\"none\" stroke=\"{Colours[k % Colours.Length]}\" stroke-width=\"2\"{dash}/>");
             svg.AppendLine($"<circle cx=\"{F(ax.Map(c.Mean[0]))}\" cy=\"{F(ay.Map(c.Mean[1]))}\" r=\"4\" fill=\"black\"/>");
         }
-        svg.AppendLine($"<text x=\"{Margin + 8}\" y=\"44\" fill=\"#444\">solid: 1σ, dashed: 2σ</text>");
+        Legend(svg, components);
+    }
+
+    /// <summary>A legend in the scatter's top-left corner: each component's colour, the ellipse styles, the means.</summary>
+    private static void Legend(StringBuilder svg, IReadOnlyList<GaussianParameters> components)
+    {
+        double x = Margin + 10, y = 40;
+        int rows = components.Count + 3;
+        svg.AppendLine($"<rect x=\"{F(x - 6)}\" y=\"{F(y - 12)}\" width=\"150\" height=\"{rows * 16 + 6}\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#999\"/>");
+        for (int k = 0; k < components.Count; k++, y += 16)
+        {
+            svg.AppendLine($"<circle cx=\"{F(x + 6)}\" cy=\"{F(y - 4)}\" r=\"4\" fill=\"{Colours[k % Colours.Length]}\"/>");
+            svg.AppendLine($"<text x=\"{F(x + 18)}\" y=\"{F(y)}\">component {k + 1}</text>");
+        }
+        svg.AppendLine($"<line x1=\"{F(x)}\" y1=\"{F(y - 4)}\" x2=\"{F(x + 12)}\" y2=\"{F(y - 4)}\" stroke=\"#444\" stroke-width=\"2\"/>");
+        svg.AppendLine($"<text x=\"{F(x + 18)}\" y=\"{F(y)}\">1σ ellipse</text>");
+        y += 16;
+        svg.AppendLine($"<line x1=\"{F(x)}\" y1=\"{F(y - 4)}\" x2=\"{F(x + 12)}\" y2=\"{F(y - 4)}\" stroke=\"#444\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>");
+        svg.AppendLine($"<text x=\"{F(x + 18)}\" y=\"{F(y)}\">2σ ellipse</text>");
+        y += 16;
+        svg.AppendLine($"<circle cx=\"{F(x + 6)}\" cy=\"{F(y - 4)}\" r=\"4\" fill=\"black\"/>");
+        svg.AppendLine($"<text x=\"{F(x + 18)}\" y=\"{F(y)}\">component mean</text>");
     }
 
     /// <summary>Points μ + s·L(cos t, sin t) with Σ = LLᵀ, mapped to pixels (the axes have different scales, so no SVG ellipse).</summary>
@@ -76,12 +97,12 @@ internal static class SvgReport
         foreach (var t in ax.Ticks())
         {
             svg.AppendLine($"<line x1=\"{F(ax.Map(t))}\" y1=\"{F(ay.PixelLow)}\" x2=\"{F(ax.Map(t))}\" y2=\"{F(ay.PixelLow + 5)}\" stroke=\"black\"/>");
-            svg.AppendLine($"<text x=\"{F(ax.Map(t))}\" y=\"{F(ay.PixelLow + 18)}\" text-anchor=\"middle\">{Label(t)}</text>");
+            svg.AppendLine($"<text x=\"{F(ax.Map(t))}\" y=\"{F(ay.PixelLow + 18)}\" text-anchor=\"middle\">{ax.Label(t)}</text>");
         }
         foreach (var t in ay.Ticks())
         {
             svg.AppendLine($"<line x1=\"{F(ax.PixelLow - 5)}\" y1=\"{F(ay.Map(t))}\" x2=\"{F(ax.PixelLow)}\" y2=\"{F(ay.Map(t))}\" stroke=\"black\"/>");
-            svg.AppendLine($"<text x=\"{F(ax.PixelLow - 8)}\" y=\"{F(ay.Map(t) + 4)}\" text-anchor=\"end\">{Label(t)}</text>");
+            svg.AppendLine($"<text x=\"{F(ax.PixelLow - 8)}\" y=\"{F(ay.Map(t) + 4)}\" text-anchor=\"end\">{ay.Label(t)}</text>");
         }
         svg.AppendLine($"<text x=\"{F((ax.PixelLow + ax.PixelHigh) / 2)}\" y=\"{PanelHeight - 12}\" text-anchor=\"middle\">{xLabel}</text>");
         double cy = (ay.PixelLow + ay.PixelHigh) / 2;
@@ -89,8 +110,6 @@ internal static class SvgReport
     }
 
     private static string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-
-    private static string Label(double v) => Math.Abs(v) >= 1000 ? v.ToString("F0", CultureInfo.InvariantCulture) : v.ToString("G4", CultureInfo.InvariantCulture);
 
     /// <summary>A linear map from a padded data range to pixels, with round tick values.</summary>
     private sealed class Axis
@@ -112,11 +131,26 @@ internal static class SvgReport
 
         public double Map(double v) => PixelLow + (v - _low) / (_high - _low) * (PixelHigh - PixelLow);
 
+        private double Step
+        {
+            get
+            {
+                double raw = (_high - _low) / 6, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+                return new[] { 1, 2, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
+            }
+        }
+
         public IEnumerable<double> Ticks()
         {
-            double raw = (_high - _low) / 6, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-            double step = new[] { 1, 2, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
+            double step = Step;
             for (double t = Math.Ceiling(_low / step) * step; t <= _high; t += step) yield return Math.Round(t / step) * step + 0.0; // + 0.0 turns −0 into 0
+        }
+
+        /// <summary>A tick's label with exactly the decimals its step needs (a tick at −1131.5 reads −1131.5).</summary>
+        public string Label(double v)
+        {
+            int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(Step) + 1e-9));
+            return v.ToString("F" + decimals, CultureInfo.InvariantCulture);
         }
     }
 }
