@@ -75,6 +75,7 @@ public sealed record FactorParameters
 {
     private readonly double[] _mean;
     private readonly double[] _noise;
+    private FactorAlgebra? _algebra;
 
     /// <summary>Creates the parameters; all finite, noise variances &gt; 0, loadings D × q.</summary>
     public FactorParameters(IEnumerable<double> mean, ReadOnlyMatrix loadings, IEnumerable<double> noiseVariances)
@@ -110,7 +111,10 @@ public sealed record FactorParameters
     public int Factors => Loadings.Columns;
 
     /// <summary>The implied covariance ΛΛᵀ + Ψ (D × D).</summary>
-    public ReadOnlyMatrix Covariance => ReadOnlyMatrix.FromRowMajor(FactorAlgebra.Of(this).ImpliedCovariance(), Dimension, Dimension);
+    public ReadOnlyMatrix Covariance => ReadOnlyMatrix.FromRowMajor(Algebra.ImpliedCovariance(), Dimension, Dimension);
+
+    /// <summary>The q × q algebra of these parameters (M's Cholesky factor, Ψ⁻¹Λ, log|C|), built once on first use.</summary>
+    internal FactorAlgebra Algebra => _algebra ??= FactorAlgebra.Of(this);
 
     /// <summary>Per column, the share of its variance the factors explain: (ΛΛᵀ)_dd / (ΛΛᵀ + Ψ)_dd.</summary>
     public IReadOnlyList<double> Communalities
@@ -129,7 +133,7 @@ public sealed record FactorParameters
     }
 
     /// <summary>Cov(z | x) = M⁻¹ (q × q), the same for every x.</summary>
-    public ReadOnlyMatrix ScoreCovariance => ReadOnlyMatrix.FromRowMajor(FactorAlgebra.Of(this).PosteriorCovariance(), Factors, Factors);
+    public ReadOnlyMatrix ScoreCovariance => ReadOnlyMatrix.FromRowMajor(Algebra.PosteriorCovariance(), Factors, Factors);
 
     /// <summary>E[z | x] = M⁻¹ΛᵀΨ⁻¹(x − μ) for one observation (length D).</summary>
     public double[] Scores(IReadOnlyList<double> x)
@@ -137,7 +141,7 @@ public sealed record FactorParameters
         ArgumentNullException.ThrowIfNull(x);
         if (x.Count != Dimension) throw new ArgumentException($"{x.Count} values given; the factor model has {Dimension} columns.", nameof(x));
         var scores = new double[Factors];
-        FactorAlgebra.Of(this).PosteriorMean(x.ToArray(), scores);
+        Algebra.PosteriorMean(x.ToArray(), scores);
         return scores;
     }
 
@@ -146,7 +150,7 @@ public sealed record FactorParameters
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Count != Dimension) throw new ArgumentException($"{x.Count} values given; the factor model has {Dimension} columns.", nameof(x));
-        return FactorAlgebra.Of(this).LogDensity(x.ToArray());
+        return Algebra.LogDensity(x.ToArray());
     }
 
     /// <summary>Value equality over the mean, loadings and noise variances.</summary>

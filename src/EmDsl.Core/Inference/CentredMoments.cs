@@ -60,9 +60,6 @@ internal static class CentredMoments
             System.Numerics.Tensors.TensorPrimitives.Subtract(y.Slice(i * d, d), c, y.Slice(i * d, d));
     }
 
-    /// <summary>Scratch doubles <see cref="Accumulate"/> needs: two rows × D buffers and one D × D.</summary>
-    public static int Scratch(int rows, int d) => 2 * rows * d + d * d;
-
     /// <summary>
     /// Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics, c_k the statistics' centre of state k: [Σ r y, packed
     /// Σ r y yᵀ] with y = x − c_k, the second moments (full structure) as one product (r∘Y)ᵀY per state.

@@ -43,7 +43,7 @@ internal sealed class FactorAlgebra
     }
 
     /// <summary>The algebra of user-facing parameters.</summary>
-    public static FactorAlgebra Of(FactorParameters p) => new(p.Mean.ToArray(), p.Loadings.ToArray().Cast<double>().ToArray(), p.NoiseVariances.ToArray());
+    public static FactorAlgebra Of(FactorParameters p) => new(p.Mean.ToArray(), p.Loadings.Values.ToArray(), p.NoiseVariances.ToArray());
 
     public int D { get; }
 

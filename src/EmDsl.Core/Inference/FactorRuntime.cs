@@ -195,7 +195,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
             if (old is not null)
             {
                 var p = old[w.Members[0]];
-                w.Loadings = p.Loadings.ToArray().Cast<double>().ToArray();
+                w.Loadings = p.Loadings.Values.ToArray();
                 w.Noise = p.NoiseVariances.ToArray();
                 continue;
             }
@@ -465,10 +465,6 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
         return _bases[w.Members[0]] = basis;
     }
 
-    /// <summary>Q + log prior of the set at its current working parameters.</summary>
-    private double SetObjective(List<Work> set) =>
-        SetObjective(set, set.Select(w => new FactorParameters(w.Mean, ReadOnlyMatrix.FromRowMajor(w.Loadings, Dimension, _q), w.Noise)).ToArray());
-
     /// <summary>
     /// One factor-analysis EM update of the group's loadings from its covariance S at the current (Λ, Ψ): with
     /// β = M⁻¹ΛᵀΨ⁻¹, E = M⁻¹ + βSβᵀ (the average E[zzᵀ]) and SBᵀ = Sβᵀ (the average E[(x − μ)zᵀ]),
@@ -598,7 +594,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
     {
         if (count == 0) return 0;
         int d = Dimension;
-        var c = FactorAlgebra.Of(p).ImpliedCovariance();
+        var c = p.Algebra.ImpliedCovariance();
         var l = new double[d * d];
         if (!SymmetricMatrix.TryCholesky(c, d, l)) return double.NegativeInfinity;
         var diff = new double[d];
@@ -622,7 +618,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
         for (int g = 0; g < groups.Count; g++)
         {
             var p = groups[g];
-            lp += Prior.LoadingsLogDensity(p.Loadings.ToArray().Cast<double>());
+            lp += Prior.LoadingsLogDensity(p.Loadings.Values.ToArray());
             if (_block.SharedNoise && g > 0) continue;
             lp += Isotropic ? Prior.NoiseLogDensity(p.NoiseVariances[0]) : p.NoiseVariances.Sum(Prior.NoiseLogDensity);
         }
@@ -662,7 +658,7 @@ internal sealed class FactorRuntime : BlockRuntime<FactorParameters>
     /// <summary>The state: per component its <see cref="FactorAlgebra"/> and A = ½ log|Λ_kΛ_kᵀ + Ψ_k| (the mean enters through the frame).</summary>
     private BlockState StateOf(FactorParameters[] usual)
     {
-        var algebra = usual.Select(FactorAlgebra.Of).ToArray();
+        var algebra = usual.Select(p => p.Algebra).ToArray();
         var logNormalizer = algebra.Select(a => 0.5 * a.LogDeterminant).ToArray();
         return new BlockState(new double[Components * StatisticCount], logNormalizer, usual, algebra);
     }
