@@ -35,8 +35,7 @@ public class ReadmeExamplesTests
 
         // --- as in README.md ---
         var vitals = Blocks.Gaussian("vitals", [0, 1, 2], CovarianceType.Diagonal,
-            prior: GaussianPrior.NormalInverseWishart(mean: [0, 0, 0], kappa: 0.01,
-                scale: ReadOnlyMatrix.Identity(3), degreesOfFreedom: 5));
+            prior: GaussianPrior.NormalInverseGamma(mean: [0, 0, 0], kappa: 0.01, shape: 2, scale: 0.5));
         var visits = Blocks.Poisson("visits", [3], prior: new GammaPrior(shape: 2, rate: 1));
         var smoker = Blocks.Bernoulli("smoker", [4], prior: new BetaPrior(1.1, 1.1));
         var region = Blocks.Categorical("region", [5], categories: 4);

@@ -60,8 +60,8 @@ public sealed record FactorPrior
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"InverseGamma({NoiseShape:G6}, {NoiseScale:G6}) on each noise variance" +
-        (LoadingsPrecision is { } l ? $", Normal(0, 1/{l:G6}) on each loading" : "");
+        FormattableString.Invariant($"InverseGamma({NoiseShape:R}, {NoiseScale:R}) on each noise variance") +
+        (LoadingsPrecision is { } l ? FormattableString.Invariant($", Normal(0, 1/{l:R}) on each loading") : "");
 }
 
 /// <summary>

@@ -131,6 +131,8 @@ internal sealed class GaussianBlock : Block<GaussianParameters>
     {
         if (prior is not null && prior.Dimension != columns.Length)
             throw new ArgumentException($"Block '{name}': the Gaussian prior is {prior.Dimension}-dimensional but the block reads {columns.Length} columns.", nameof(prior));
+        if (prior?.Mismatch(StructureOf(covariance)) is { } why)
+            throw new ArgumentException($"Block '{name}' has {covariance.ToString().ToLowerInvariant()} covariance: {why}", nameof(prior));
         Covariance = covariance;
         Prior = prior;
     }

@@ -27,7 +27,7 @@ public sealed record CoefficientPrior
         slopes.Sum(b => 0.5 * Math.Log(Precision / (2 * Math.PI)) - 0.5 * Precision * b * b);
 
     /// <inheritdoc />
-    public override string ToString() => $"Normal(0, 1/{Precision:G6}) on each slope";
+    public override string ToString() => FormattableString.Invariant($"Normal(0, 1/{Precision:R}) on each slope");
 }
 
 /// <summary>

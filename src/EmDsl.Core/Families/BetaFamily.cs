@@ -238,7 +238,7 @@ public sealed class BetaFamily : ExponentialFamily<BetaParameters>
             phi[2 * d] = pseudoCount * (SpecialFunctions.Digamma(a) - psiTotal);
             phi[2 * d + 1] = pseudoCount * (SpecialFunctions.Digamma(b) - psiTotal);
         }
-        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, $"natural conjugate: {pseudoCount:G6} pseudo-observations like {reference}");
+        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, FormattableString.Invariant($"natural conjugate: {pseudoCount:R} pseudo-observations like {reference}"));
     }
 
     /// <summary>

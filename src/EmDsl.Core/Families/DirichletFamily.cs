@@ -331,7 +331,7 @@ public sealed class DirichletFamily : ExponentialFamily<DirichletParameters>
             throw new ArgumentException($"The reference Dirichlet has {reference.Concentrations.Count} concentrations; the family has {Dimension}.", nameof(reference));
         double psiTotal = SpecialFunctions.Digamma(reference.Concentrations.Sum());
         var phi = reference.Concentrations.Select(a => pseudoCount * (SpecialFunctions.Digamma(a) - psiTotal)).ToArray();
-        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, $"natural conjugate: {pseudoCount:G6} pseudo-observations like {reference}");
+        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, FormattableString.Invariant($"natural conjugate: {pseudoCount:R} pseudo-observations like {reference}"));
     }
 
     /// <summary>

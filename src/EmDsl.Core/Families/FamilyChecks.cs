@@ -12,7 +12,7 @@ internal static class FamilyChecks
     {
         ArgumentNullException.ThrowIfNull(values, what);
         var v = values.ToArray();
-        if (expected >= 0 && v.Length != expected) throw new ArgumentException($"{what} has {v.Length} values; expected {expected}.");
+        if (expected >= 0 && v.Length != expected) throw new ArgumentException($"{what} has {v.Length} values; expected {expected}.", what);
         for (int i = 0; i < v.Length; i++)
             if (!valid(v[i])) throw new ArgumentOutOfRangeException(what, v[i], $"{what}[{i}] = {v[i]} must be {requirement}.");
         return v;

@@ -289,7 +289,7 @@ public sealed class GammaFamily : ExponentialFamily<GammaParameters>
             phi[2 * d] = pseudoCount * a / b;
             phi[2 * d + 1] = pseudoCount * (SpecialFunctions.Digamma(a) - Math.Log(b));
         }
-        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, $"natural conjugate: {pseudoCount:G6} pseudo-observations like {reference}");
+        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, FormattableString.Invariant($"natural conjugate: {pseudoCount:R} pseudo-observations like {reference}"));
     }
 
     /// <summary>

@@ -310,7 +310,7 @@ public sealed class VonMisesFamily : ExponentialFamily<VonMisesParameters>
             phi[2 * d] = r * cos;
             phi[2 * d + 1] = r * sin;
         }
-        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, $"natural conjugate: {pseudoCount:G6} pseudo-observations like {reference}");
+        return ConjugatePrior.NaturalKernel(this, phi, pseudoCount, FormattableString.Invariant($"natural conjugate: {pseudoCount:R} pseudo-observations like {reference}"));
     }
 
     /// <summary>

@@ -24,6 +24,8 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     private readonly bool _tied;
     private readonly double[] _origin;
     private readonly double[]? _priorScatter;
+    /// <summary>n': the covariance pseudo-count the prior's form gives this block (see <see cref="GaussianPrior"/>).</summary>
+    private readonly double _priorCount;
 
     public GaussianRuntime(GaussianBlock block, int components, DataMatrix data, ReadOnlySpan<double> weights) : base(block, components)
     {
@@ -33,7 +35,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         _origin = CentredMoments.WeightedMean(block.Columns, data, weights);
         if (_prior is not null)
         {
-            _priorScatter = _prior.Scatter.Values.ToArray();
+            (_priorCount, _priorScatter) = _prior.PseudoObservations(_family.Structure, _tied ? components : 1);
             Restrict(_priorScatter);
         }
     }
@@ -209,7 +211,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
             return count > 0;
         }
         double kappa = _prior.MeanPseudoCount;
-        divisor = _prior.CovariancePseudoCount + count;
+        divisor = _priorCount + count;
         for (int i = 0; i < d * d; i++) scatter[i] += _priorScatter![i];
         if (!(kappa + count > 0)) return false;
         var m = new double[d];
@@ -233,7 +235,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         var means = new double[k0][];
         var pooled = new double[d * d];
         var scatter = new double[d * d];
-        double divisor = _prior?.CovariancePseudoCount ?? 0;
+        double divisor = _prior is null ? 0 : _priorCount;
         if (_prior is not null) _priorScatter.AsSpan().CopyTo(pooled);
         for (int k = 0; k < k0; k++)
         {

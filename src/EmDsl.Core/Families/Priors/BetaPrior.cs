@@ -33,5 +33,5 @@ public sealed record BetaPrior
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"Beta({Alpha:G6}, {Beta:G6})";
+    public override string ToString() => FormattableString.Invariant($"Beta({Alpha:R}, {Beta:R})");
 }

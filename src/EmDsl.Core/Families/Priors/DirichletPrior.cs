@@ -67,5 +67,5 @@ public sealed record DirichletPrior
 
     /// <inheritdoc />
     public override string ToString() =>
-        _alpha.Distinct().Count() == 1 ? $"Dirichlet({_alpha[0]:G6} × {_alpha.Length})" : $"Dirichlet({string.Join(", ", _alpha.Select(a => a.ToString("G6")))})";
+        _alpha.Distinct().Count() == 1 ? FormattableString.Invariant($"Dirichlet({_alpha[0]:R} × {_alpha.Length})") : $"Dirichlet({string.Join(", ", _alpha.Select(a => a.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))})";
 }

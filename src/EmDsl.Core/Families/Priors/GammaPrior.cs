@@ -38,5 +38,5 @@ public sealed record GammaPrior
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"Gamma(shape {Shape:G6}, rate {Rate:G6})";
+    public override string ToString() => FormattableString.Invariant($"Gamma(shape {Shape:R}, rate {Rate:R})");
 }
