@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using System.Globalization;
 using System.Text;
 
@@ -176,6 +177,7 @@ public sealed partial class Var
         if (rows < 1 || cols < 1)
             throw new ArgumentOutOfRangeException(rows < 1 ? nameof(rows) : nameof(cols),
                 $"{operation}: a {rows}×{cols} array is not allowed; rows and columns must both be at least 1.");
+        ArraySize.Argument(rows, cols, nameof(cols), () => $"{operation}: a {rows:N0}×{cols:N0} array");
     }
 
     internal static double[] CopyChecked(double[] values, int rows, int cols, string operation)

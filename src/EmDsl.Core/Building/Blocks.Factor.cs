@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Inference;
@@ -223,6 +224,7 @@ public static partial class Blocks
         Sharing sharing = Sharing.PerComponent, double noiseFloor = 1e-12, int mStepIterations = 50)
     {
         var cols = Materialise(name, columns);
+        ArraySize.Argument(cols.Length, cols.Length, nameof(columns), () => $"Block '{name}' has {cols.Length:N0} columns: its D × D moment statistics");
         if (factors < 0) throw new ArgumentOutOfRangeException(nameof(factors), factors, $"Block '{name}': the number of factors q must be ≥ 0.");
         if (factors >= cols.Length)
             throw new ArgumentOutOfRangeException(nameof(factors), factors,

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using System.Collections.Immutable;
 using EmDsl.Data;
 using EmDsl.Families.Priors;
@@ -13,6 +14,7 @@ public static class HiddenMarkov
     {
         if (states < 1)
             throw new ArgumentOutOfRangeException(nameof(states), states, "A hidden Markov model needs at least one state (K ≥ 1).");
+        ArraySize.Argument(states, states, nameof(states), () => $"A hidden Markov model of {states:N0} states: its K × K transition matrix");
         return new HiddenMarkovBuilder(states, ImmutableList<Block>.Empty, TransitionStructure.Full, null, null, false, null);
     }
 }

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using System.Collections.Immutable;
 using EmDsl.Families.Priors;
 
@@ -74,6 +75,9 @@ public sealed class MixtureBuilder
             if (cols[i] < 0) throw new ArgumentOutOfRangeException(nameof(covariates), cols[i], $"Gating covariate column index {cols[i]} is negative.");
             if (Array.IndexOf(cols, cols[i]) != i) throw new ArgumentException($"The gating lists covariate column {cols[i]} twice.", nameof(covariates));
         }
+        long p = cols.Length + 1L;
+        ArraySize.Argument(p, p, "covariates", () => $"A gating network on {cols.Length:N0} covariates: its P × P curvature");
+        ArraySize.Argument(p, Components, "covariates", () => $"A gating network on {cols.Length:N0} covariates for {Components:N0} components: its P × K coefficients");
         return new MixtureBuilder(Components, _blocks, _weightPrior, new Gating(cols, prior));
     }
 

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Inference;
@@ -122,6 +123,8 @@ internal sealed class RegressionBlock<TParameters> : Block<TParameters>
     public RegressionBlock(string name, int response, int[] covariates, RegressionKind kind, bool intercept, CoefficientPrior? prior, Sharing sharing)
         : base(name, [response], FamilyOf(kind), sharing, covariates)
     {
+        long p = covariates.Length + (intercept ? 1L : 0);
+        ArraySize.Argument(p, p, nameof(covariates), () => $"Block '{name}' has {p:N0} coefficients: its P × P Gram matrix");
         if (covariates.Length == 0 && !intercept)
             throw new ArgumentException($"Block '{name}' has neither covariates nor an intercept: its linear predictor would be 0.", nameof(covariates));
         Kind = kind;

@@ -1,3 +1,4 @@
+using EmDsl.Numerics;
 namespace EmDsl.Inference;
 
 /// <summary>
@@ -169,7 +170,7 @@ internal sealed class RowPosteriorStatistics : Statistics
     public double[] Grouped(int totalRows, int[][] groups)
     {
         int k0 = Counts.Length, g0 = groups.Length;
-        var w = new double[totalRows * g0];
+        var w = new double[ArraySize.Product(totalRows, g0, () => $"The posterior of {totalRows:N0} rows × {g0:N0} groups")];
         foreach (var (first, rows, values) in _segments)
             for (int i = 0; i < rows; i++)
                 for (int g = 0; g < g0; g++)
@@ -185,7 +186,7 @@ internal sealed class RowPosteriorStatistics : Statistics
     public double[] Dense(int totalRows)
     {
         int k0 = Counts.Length;
-        var w = new double[totalRows * k0];
+        var w = new double[ArraySize.Product(totalRows, k0, () => $"The posterior of {totalRows:N0} rows × {k0:N0} components")];
         foreach (var (first, rows, values) in _segments) values.AsSpan(0, rows * k0).CopyTo(w.AsSpan(first * k0));
         return w;
     }

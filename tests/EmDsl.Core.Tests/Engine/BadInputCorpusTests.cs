@@ -104,6 +104,21 @@ public class BadInputCorpusTests
         Assert.Equal(46_340 * 46_340, ArraySize.Product(46_340, 46_340, () => "A square"));
     }
 
+    /// <summary>Every other K × K, D × D, P × P and rows × columns size built from user counts is checked where it is declared.</summary>
+    [Fact]
+    public void EverySquareSizeIsCheckedWhereItIsDeclared()
+    {
+        var wide = Enumerable.Range(0, 50_000).ToArray();
+        Mentions(Assert.Throws<ArgumentOutOfRangeException>(() => HiddenMarkov.WithStates(50_000)), "50,000 states", "K × K", "2,500,000,000", "limit");
+        Mentions(Assert.Throws<ArgumentOutOfRangeException>(() => Blocks.Factor("f", wide, 2)), "Block 'f'", "50,000 columns", "D × D", "limit");
+        var gram = Assert.Throws<ArgumentOutOfRangeException>(() => Blocks.LinearRegression("r", 0, wide.Select(c => c + 1)));
+        Assert.Equal("covariates", gram.ParamName);
+        Mentions(gram, "Block 'r'", "50,001 coefficients", "P × P", "limit");
+        var gate = Assert.Throws<ArgumentOutOfRangeException>(() => Mixture.WithComponents(2).GatedBy(wide));
+        Mentions(gate, "50,000 covariates", "P × P", "limit");
+        Mentions(Assert.Throws<ArgumentOutOfRangeException>(() => Var.OneHot(new int[50_000], 50_000)), "OneHot", "50,000×50,000", "limit");
+    }
+
     // ---------------------------------------------------------------- user code in declared families
 
     private static DataMatrix Counts => DataMatrix.FromColumn(Enumerable.Range(0, 60).Select(i => (double)(i % 2 == 0 ? i % 4 : 9 + i % 5)));

@@ -133,7 +133,7 @@ internal sealed class GatedLabelRuntime : LatentRuntime
         double q = 0;
         foreach (var (first, rows, r) in ((RowPosteriorStatistics)statistics).Segments)
         {
-            var logits = new double[rows * k0];
+            var logits = new double[ArraySize.Product(rows, k0, () => $"The gating logits of {rows:N0} rows × {k0:N0} components")];
             ComputeBackend.Current.Gemm(false, false, rows, k0, p, 1.0, _z.AsSpan(first * p, rows * p), p, v, k0, 0.0, logits, k0);
             for (int i = 0; i < rows; i++)
             {
