@@ -2,6 +2,7 @@
 // initial point so that bench/sklearn_gmm.py can time scikit-learn on exactly the same problem.
 //
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
+//   dotnet run -c Release --project bench/EmDsl.Bench -- csv [file.csv] [repeats]   (DataMatrix.ReadCsv; default a generated 10⁶ × 8 file)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- hmm [steps] [iterations]   (8-state HMM, diagonal Gaussian, 8 dims; and its parts)
@@ -20,6 +21,11 @@ using EmDsl.Inference;
 using EmDsl.Numerics;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args.Length > 0 && args[0] == "csv")
+{
+    EmDsl.Bench.CsvBench.Run(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 5);
+    return;
+}
 if (args.Length > 0 && args[0] == "gemm")
 {
     EmDsl.Bench.GemmBench.Run();

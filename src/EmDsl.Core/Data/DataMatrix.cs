@@ -5,17 +5,21 @@ namespace EmDsl.Data;
 /// An immutable rows × columns table of doubles, stored row-major, that every fit and prediction reads.
 /// Construction validates the input: a matrix with no rows or no columns, ragged rows, or a NaN or
 /// infinite value is rejected with an exception naming the row and column. (Missing values are not
-/// supported yet; encode them out of the data before fitting.)
+/// supported yet; encode them out of the data before fitting.) Columns may have names (<see cref="ColumnNames"/>):
+/// <see cref="ReadCsv(string, CsvOptions)"/> keeps a file's header, <see cref="WithColumnNames"/> sets them from code.
 /// </summary>
 public sealed class DataMatrix
 {
     private readonly double[] _values;
+    private readonly string[]? _names;
 
-    private DataMatrix(double[] values, int rows, int columns)
+    private DataMatrix(double[] values, int rows, int columns, string[]? names = null)
     {
         _values = values;
         Rows = rows;
         Columns = columns;
+        _names = names;
+        ColumnNames = names is null ? null : Array.AsReadOnly(names);
     }
 
     /// <summary>Number of rows (observations).</summary>
@@ -23,6 +27,56 @@ public sealed class DataMatrix
 
     /// <summary>Number of columns (variables).</summary>
     public int Columns { get; }
+
+    /// <summary>
+    /// The columns' names, in column order: the header of a CSV file, or those given to <see cref="WithColumnNames"/>;
+    /// <see langword="null"/> when the matrix has none (built from arrays, or read with <see cref="CsvHeader.Absent"/>).
+    /// Names are non-empty, trimmed and distinct.
+    /// </summary>
+    public IReadOnlyList<string>? ColumnNames { get; }
+
+    /// <summary>The 0-based index of the column named <paramref name="name"/> (compared exactly, after trimming).</summary>
+    /// <exception cref="ArgumentException">No column has that name (the message lists the names there are).</exception>
+    /// <exception cref="InvalidOperationException">The matrix has no column names.</exception>
+    public int ColumnIndex(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_names is null)
+            throw new InvalidOperationException(
+                $"The data has no column names (it was built from arrays or read with CsvHeader.Absent), so there is no column '{name}'; refer to columns by index 0..{Columns - 1}, or name them with WithColumnNames.");
+        string key = name.Trim();
+        int index = Array.IndexOf(_names, key);
+        if (index >= 0) return index;
+        var alike = _names.Where(n => string.Equals(n, key, StringComparison.OrdinalIgnoreCase)).ToList();
+        throw new ArgumentException(
+            $"No column is named '{name}'{(alike.Count > 0 ? $" (names are case-sensitive: did you mean '{alike[0]}'?)" : "")}; the columns are {string.Join(", ", _names.Select(n => $"'{n}'"))}.",
+            nameof(name));
+    }
+
+    /// <summary>The same values with the columns named <paramref name="columnNames"/> (one per column; the values are shared, not copied).</summary>
+    /// <param name="columnNames">One name per column, in order; surrounding whitespace is trimmed.</param>
+    /// <exception cref="ArgumentException">The count differs from <see cref="Columns"/>, or a name is null, empty or repeated (the message names it).</exception>
+    public DataMatrix WithColumnNames(IEnumerable<string> columnNames)
+    {
+        ArgumentNullException.ThrowIfNull(columnNames);
+        var names = columnNames.Select(n => n?.Trim()!).ToArray();
+        if (names.Length != Columns)
+            throw new ArgumentException($"{names.Length} column name{(names.Length == 1 ? " was" : "s were")} given for {Columns} column{(Columns == 1 ? "" : "s")}.", nameof(columnNames));
+        var problem = NameProblem(names);
+        if (problem is not null) throw new ArgumentException(problem, nameof(columnNames));
+        return new DataMatrix(_values, Rows, Columns, names);
+    }
+
+    /// <summary>Why a list of column names is unusable (an empty or null name, or repeated names), or null when it is fine.</summary>
+    internal static string? NameProblem(string?[] names)
+    {
+        for (int j = 0; j < names.Length; j++)
+            if (string.IsNullOrWhiteSpace(names[j]))
+                return $"column {j + 1} has {(names[j] is null ? "a null" : "an empty")} name; every column needs a name (R's write.csv puts its row names under an empty name: write with row.names = FALSE).";
+        var repeated = names.Select((n, j) => (Name: n!, Column: j + 1)).GroupBy(p => p.Name, StringComparer.Ordinal).Where(g => g.Count() > 1).ToList();
+        if (repeated.Count == 0) return null;
+        return "column names must be distinct, but " + string.Join("; ", repeated.Select(g => $"'{g.Key}' names columns {string.Join(" and ", g.Select(p => p.Column))}")) + ".";
+    }
 
     /// <summary>The value in row <paramref name="row"/>, column <paramref name="column"/>.</summary>
     public double this[int row, int column]
@@ -34,6 +88,9 @@ public sealed class DataMatrix
             return _values[row * Columns + column];
         }
     }
+
+    /// <summary>The column names' storage, or null (never exposed mutable).</summary>
+    internal string[]? Names => _names;
 
     /// <summary>Row-major storage, for the engine (never exposed mutable).</summary>
     internal ReadOnlySpan<double> Values => _values;
@@ -48,7 +105,7 @@ public sealed class DataMatrix
     internal DataChunk All => Chunk(0, Rows);
 
     /// <summary>Wraps already validated storage without copying (engine use only).</summary>
-    internal static DataMatrix Wrap(double[] rowMajor, int rows, int columns) => new(rowMajor, rows, columns);
+    internal static DataMatrix Wrap(double[] rowMajor, int rows, int columns, string[]? names = null) => new(rowMajor, rows, columns, names);
 
     /// <summary>Copies a rectangular array (F#: <c>float[,]</c>).</summary>
     /// <exception cref="ArgumentException">Empty, or a value is NaN or infinite.</exception>
@@ -120,30 +177,43 @@ public sealed class DataMatrix
         return c;
     }
 
-    /// <summary>Reads a CSV file of numbers with a header line (comma-separated, invariant culture).</summary>
-    /// <exception cref="FormatException">A cell is not a number (the message names its line and column).</exception>
-    public static DataMatrix ReadCsv(string path, bool hasHeader = true)
-    {
-        var rows = new List<double[]>();
-        int lineNo = 0;
-        foreach (var raw in File.ReadLines(path))
-        {
-            lineNo++;
-            if (hasHeader && lineNo == 1) continue;
-            var line = raw.Trim();
-            if (line.Length == 0) continue;
-            var cells = line.Split(',');
-            var row = new double[cells.Length];
-            for (int j = 0; j < cells.Length; j++)
-            {
-                var cell = cells[j].Trim().Trim('"');
-                if (!double.TryParse(cell, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out row[j]))
-                    throw new FormatException($"{path}: line {lineNo}, column {j}: '{cell}' is not a number.");
-            }
-            rows.Add(row);
-        }
-        return FromRows(rows);
-    }
+    /// <summary>
+    /// Reads a CSV file of numbers whose first line names the columns (comma-separated, decimal point), keeping the
+    /// names as <see cref="ColumnNames"/>. For other files use <see cref="ReadCsv(string, CsvOptions)"/>.
+    /// </summary>
+    /// <param name="path">The file (UTF-8, with or without a byte order mark; LF or CRLF line endings).</param>
+    /// <exception cref="FormatException">The file does not hold a header and a table of finite numbers, e.g. its first line
+    /// is all numbers (pass <see cref="CsvHeader.Absent"/>); see <see cref="ReadCsv(string, CsvOptions)"/>.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    public static DataMatrix ReadCsv(string path) => CsvFile.Read(path, CsvOptions.Default);
+
+    /// <summary>
+    /// Reads a CSV file of numbers, streaming it into the matrix (the file's text is not held in memory).
+    /// </summary>
+    /// <remarks>
+    /// <para>Format: one row per line, cells split at <see cref="CsvOptions.Separator"/>; a cell may be quoted
+    /// (<c>"3.6"</c>, RFC 4180: a quoted cell may hold the separator, doubled quotes and line breaks); spaces and tabs
+    /// around a cell are ignored. Numbers use <see cref="CsvOptions.DecimalSeparator"/> and may have an exponent
+    /// (<c>1.5e-3</c>); thousands separators are not accepted. UTF-8 (a byte order mark is skipped; UTF-16 with a byte
+    /// order mark is also read), LF or CRLF line endings, with or without a final line break.</para>
+    /// <para>Header: with <see cref="CsvHeader.Present"/> (the default) the first line names the columns; names are
+    /// trimmed and must be non-empty and distinct. A first line of only numbers is an error rather than a lost row; with
+    /// <see cref="CsvHeader.Absent"/> a non-numeric first line is an error saying the file seems to have a header.</para>
+    /// <para>Blank lines at the end of the file are ignored; a blank line with data after it is an error (in a
+    /// one-column file it would be a missing value). Line numbers in messages are the file's own (1-based, the header
+    /// and blank lines counted, a quoted cell's line breaks too).</para>
+    /// </remarks>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Header, separator and decimal mark; <see cref="CsvOptions.Default"/> for a headed, comma-separated file.</param>
+    /// <exception cref="FormatException">
+    /// The file is empty or has a header but no rows; a row's number of cells differs from the header's or the first
+    /// row's; a cell is empty, a missing-value mark (NA, NaN, ...), infinite (inf, ∞, a number beyond ±1.8e308) or not
+    /// a number under the options; the header is all numbers, or has an empty or repeated name; the quoting is
+    /// malformed. The message names the file, the line, and for a cell its 1-based column number, header name and text.
+    /// </exception>
+    /// <exception cref="ArgumentException">The options are inconsistent (e.g. a separator equal to the decimal mark); the message names the option.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    public static DataMatrix ReadCsv(string path, CsvOptions options) => CsvFile.Read(path, options);
 
     private static void RequireNonEmpty(int rows, int cols)
     {

@@ -39,13 +39,13 @@ public sealed class SequenceData
     /// <summary>Row offsets: sequence s occupies rows [Starts[s], Starts[s + 1]) (length Count + 1). Never modified.</summary>
     internal int[] Starts => _starts;
 
-    /// <summary>A copy of one sequence's rows.</summary>
+    /// <summary>A copy of one sequence's rows (with the column names of <see cref="Data"/>, if it has them).</summary>
     public DataMatrix Sequence(int sequence)
     {
         int start = StartOf(sequence), length = Lengths[sequence];
-        var rows = new double[length][];
-        for (int t = 0; t < length; t++) rows[t] = Data.GetRow(start + t);
-        return DataMatrix.FromRows(rows);
+        int columns = Data.Columns;
+        var values = Data.Values.Slice(start * columns, length * columns).ToArray();
+        return DataMatrix.Wrap(values, length, columns, Data.Names);
     }
 
     /// <summary>All rows of <paramref name="data"/> as one sequence.</summary>
@@ -55,7 +55,7 @@ public sealed class SequenceData
         return new SequenceData(data, [data.Rows]);
     }
 
-    /// <summary>One sequence per matrix, in order; every matrix must have the same columns.</summary>
+    /// <summary>One sequence per matrix, in order; every matrix must have the same columns (their names are kept when all matrices have the same names).</summary>
     /// <exception cref="ArgumentException">No sequences, a null sequence, or a column count that differs (the message names the sequence).</exception>
     public static SequenceData FromMatrices(IEnumerable<DataMatrix> sequences)
     {
@@ -79,7 +79,8 @@ public sealed class SequenceData
             m.Values.CopyTo(values.AsSpan(offset));
             offset += m.Rows * columns;
         }
-        return new SequenceData(DataMatrix.Wrap(values, values.Length / columns, columns), list.Select(m => m.Rows).ToArray());
+        var names = list.All(m => m.Names is not null && m.Names.SequenceEqual(list[0].Names!)) ? list[0].Names : null;
+        return new SequenceData(DataMatrix.Wrap(values, values.Length / columns, columns, names), list.Select(m => m.Rows).ToArray());
     }
 
     /// <summary>One sequence per rectangular array (F#: a list of <c>float[,]</c>), each validated like <see cref="DataMatrix.From"/>.</summary>

@@ -194,6 +194,36 @@ public class BadInputCorpusTests
         Mentions(e, "EMDSL_BACKEND='bogus'");
     }
 
+    // ---------------------------------------------------------------- CSV files
+
+    public static TheoryData<string, string, bool, string[]> BadCsvFiles => new()
+    {
+        { "headerless read as headed", "1,2\n3,4\n", true, ["line 1", "CsvHeader.Absent"] },
+        { "headed read as headerless", "a,b\n3,4\n", false, ["line 1", "column 1", "'a'", "seems to have a header"] },
+        { "ragged", "a,b\n1,2\n3\n", true, ["line 3", "1 value", "2 columns"] },
+        { "quoted decimal comma", "a,b\n\"3,6\",1\n", true, ["line 2", "column 1", "('a')", "'3,6'", "DecimalSeparator"] },
+        { "missing", "a,b\n1,NA\n", true, ["line 2", "column 2", "('b')", "'NA'", "missing values"] },
+        { "infinite", "a,b\n1,2\n-inf,2\n", true, ["line 3", "column 1", "('a')", "'-inf'", "non-finite"] },
+        { "interior blank line", "a\n1\n\n2\n", true, ["line 3", "blank"] },
+        { "header only", "a,b\r\n", true, ["no data rows"] },
+        { "repeated names", "a,a\n1,2\n", true, ["line 1", "'a' names columns 1 and 2"] },
+    };
+
+    /// <summary>Every bad CSV file is one <see cref="FormatException"/> naming the file, and the line and column at fault.</summary>
+    [Theory]
+    [MemberData(nameof(BadCsvFiles))]
+    public void BadCsvFilesNameFileLineAndColumn(string _, string text, bool headed, string[] parts)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"emdsl-corpus-{Guid.NewGuid():N}.csv");
+        File.WriteAllText(path, text);
+        try
+        {
+            var e = Assert.Throws<FormatException>(() => DataMatrix.ReadCsv(path, new CsvOptions { Header = headed ? CsvHeader.Present : CsvHeader.Absent }));
+            Mentions(e, [path, .. parts]);
+        }
+        finally { File.Delete(path); }
+    }
+
     // ---------------------------------------------------------------- reasons
 
     [Fact]

@@ -50,7 +50,7 @@ public class BadInputTests
     {
         var path = Path.Combine(Path.GetTempPath(), $"emdsl-bad-{Guid.NewGuid():N}.csv");
         File.WriteAllLines(path, ["a,b", "1,2", "3,x"]);
-        try { Mentions(Assert.Throws<FormatException>(() => DataMatrix.ReadCsv(path)), "line 3", "column 1", "'x'"); }
+        try { Mentions(Assert.Throws<FormatException>(() => DataMatrix.ReadCsv(path)), path, "line 3", "column 2", "('b')", "'x'", "not a number"); }
         finally { File.Delete(path); }
     }
 

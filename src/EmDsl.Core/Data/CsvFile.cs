@@ -1,0 +1,211 @@
+using System.Globalization;
+using CsvHelper;
+
+namespace EmDsl.Data;
+
+/// <summary>
+/// Reads a numeric CSV file into a <see cref="DataMatrix"/>, streaming (CsvHelper's UTF-8 reader) into a growing
+/// buffer of doubles; the file's text is never held. Every problem is a <see cref="FormatException"/> that names the
+/// file, the line as numbered in the file (header and blank lines counted, 1-based) and, for a cell, the column by
+/// 1-based number and header name.
+/// </summary>
+internal static class CsvFile
+{
+    public static DataMatrix Read(string path, CsvOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var reading = new Reading(path, options);
+        using var reader = CsvReader.FromFile(path, new CsvReaderOptions
+        {
+            Separator = options.Separator,
+            HasHeader = false,
+            TrackLineNumbers = true,
+            SkipEmptyLines = false,
+            TrimWhitespace = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            DetectSeparatorHint = false,
+            FormatProvider = reading.Numbers,
+        });
+        try
+        {
+            while (reader.Read()) reading.Record(reader);
+        }
+        catch (CsvFormatException e)
+        {
+            throw new FormatException($"{path}, line {e.LineNumber}: the quoting is malformed ({e.Message}).", e);
+        }
+        return reading.Finish();
+    }
+
+    private static void Validate(CsvOptions options)
+    {
+        if (!Enum.IsDefined(options.Header))
+            throw new ArgumentException($"CsvOptions.Header is {(int)options.Header}, not CsvHeader.Present or CsvHeader.Absent.", nameof(options));
+        if (options.DecimalSeparator is not ('.' or ','))
+            throw new ArgumentException($"CsvOptions.DecimalSeparator is '{options.DecimalSeparator}'; it must be '.' or ','.", nameof(options));
+        char s = options.Separator;
+        if (s > 127 || s == '"' || s == '\r' || s == '\n' || s == '.' || s == '+' || s == '-' || char.IsLetterOrDigit(s) || s == options.DecimalSeparator)
+            throw new ArgumentException(
+                $"CsvOptions.Separator is '{s}', which cannot separate numbers{(s == options.DecimalSeparator ? " (it is also the DecimalSeparator; for a decimal comma use Separator = ';')" : "")}; use an ASCII character such as ',', ';' or '\\t'.",
+                nameof(options));
+    }
+
+    /// <summary>The state of one read: header, column count, values so far, a pending blank line.</summary>
+    private sealed class Reading(string path, CsvOptions options)
+    {
+        private readonly byte _otherMark = options.DecimalSeparator == '.' ? (byte)',' : (byte)'.';
+        private string[]? _names;
+        private int _columns = -1;
+        private long _headerLine;
+        private long _firstDataLine;
+        private long _blankLine;
+        private int _rows;
+        private int _count;
+        private double[] _values = new double[4096];
+
+        /// <summary>The invariant number format with the chosen decimal mark, and no usable group separator.</summary>
+        public NumberFormatInfo Numbers { get; } = NumberFormat(options.DecimalSeparator);
+
+        private static NumberFormatInfo NumberFormat(char decimalSeparator)
+        {
+            var f = (NumberFormatInfo)CultureInfo.InvariantCulture.NumberFormat.Clone();
+            f.NumberDecimalSeparator = decimalSeparator.ToString();
+            f.NumberGroupSeparator = "\u2063"; // invisible separator: grouping is never accepted (and '.' / ',' are caught below)
+            return NumberFormatInfo.ReadOnly(f);
+        }
+
+        public void Record(CsvReader reader)
+        {
+            long line = reader.LineNumber;
+            if (IsBlank(reader))
+            {
+                if (_blankLine == 0) _blankLine = line;
+                return;
+            }
+            if (_blankLine != 0)
+                throw new FormatException(
+                    $"{path}, line {_blankLine}: the line is blank but line {line} below it has data. Blank lines are accepted only at the end of the file " +
+                    "(in a one-column file a blank line would be a missing value, which EmDsl does not accept); remove it.");
+            if (_columns < 0)
+            {
+                if (options.Header == CsvHeader.Present)
+                {
+                    _names = Header(reader, line);
+                    _headerLine = line;
+                    _columns = _names.Length;
+                    return;
+                }
+                _columns = reader.FieldCount;
+                _firstDataLine = line;
+            }
+            else if (_firstDataLine == 0) _firstDataLine = line;
+
+            int n = reader.FieldCount;
+            if (n != _columns) throw Arity(line, n);
+            if ((long)_count + n > _values.Length) Grow(n);
+            var values = _values.AsSpan(_count, n);
+            for (int j = 0; j < n; j++)
+            {
+                if (!reader.TryParse(j, out values[j]) || !double.IsFinite(values[j]) || reader.GetSpan(j).IndexOf(_otherMark) >= 0)
+                    throw Cell(reader, line, j);
+            }
+            _count += n;
+            _rows++;
+        }
+
+        public DataMatrix Finish()
+        {
+            if (_columns < 0)
+                throw new FormatException($"{path} is empty{(_blankLine != 0 ? " (only blank lines)" : "")}: there is no {(options.Header == CsvHeader.Present ? "header line and no " : "")}data.");
+            if (_rows == 0)
+                throw new FormatException($"{path} has a header line ({Names()}) but no data rows.");
+            Array.Resize(ref _values, _count);
+            return DataMatrix.Wrap(_values, _rows, _columns, _names);
+        }
+
+        private static bool IsBlank(CsvReader reader)
+        {
+            if (reader.FieldCount != 1) return false;
+            foreach (byte b in reader.RawRecord)
+                if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r')) return false;
+            return true;
+        }
+
+        private string[] Header(CsvReader reader, long line)
+        {
+            var names = new string[reader.FieldCount];
+            bool allNumbers = true;
+            for (int j = 0; j < names.Length; j++)
+            {
+                names[j] = reader.GetString(j).Trim();
+                allNumbers &= reader.TryParse(j, out double v) && double.IsFinite(v) && reader.GetSpan(j).IndexOf(_otherMark) < 0;
+            }
+            if (allNumbers)
+                throw new FormatException(
+                    $"{path}, line {line}: the first line ({string.Join(options.Separator, names)}) consists only of numbers, so the file seems to have no header; " +
+                    "read it with new CsvOptions { Header = CsvHeader.Absent } (with the default, CsvHeader.Present, that line would be taken as column names and its row lost).");
+            var problem = DataMatrix.NameProblem(names);
+            if (problem is not null)
+                throw new FormatException($"{path}, line {line} (the header): {problem}");
+            return names;
+        }
+
+        private string Names() => _names is null ? "" : string.Join(", ", _names.Select(n => $"'{n}'"));
+
+        private FormatException Arity(long line, int n)
+        {
+            string expected = _names is not null
+                ? $"the header (line {_headerLine}) names {_columns} column{(_columns == 1 ? "" : "s")} ({Names()})"
+                : $"line {_firstDataLine}, the first row, has {_columns}";
+            string hint = n > _columns && options.Separator == ',' && options.DecimalSeparator == '.'
+                ? " (if the file writes numbers with a decimal comma, read it with new CsvOptions { Separator = ';', DecimalSeparator = ',' })"
+                : "";
+            return new FormatException($"{path}, line {line}: the line has {n} value{(n == 1 ? "" : "s")} but {expected}; every row must have one value per column{hint}.");
+        }
+
+        private void Grow(int n)
+        {
+            long needed = (long)_count + n;
+            if (needed > Array.MaxLength)
+                throw new InvalidOperationException($"{path}: {_rows + 1:N0} rows × {_columns:N0} columns {Numerics.ArraySize.TooLarge(needed)}.");
+            long size = Math.Max(needed, Math.Min((long)_values.Length * 2, Array.MaxLength));
+            Array.Resize(ref _values, (int)size);
+        }
+
+        private FormatException Cell(CsvReader reader, long line, int j)
+        {
+            string text = reader.GetString(j).Trim();
+            string where = $"{path}, line {line}, column {j + 1}{(_names is null ? "" : $" ('{_names[j]}')")}";
+            string why;
+            if (text.Length == 0)
+                why = "the cell is empty; EmDsl does not accept missing values (remove or impute them before reading the file)";
+            else if (IsMissing(text))
+                why = $"'{text}' marks a missing value; EmDsl does not accept missing values (remove or impute them before reading the file)";
+            else if (IsInfinite(text))
+                why = $"'{text}' is infinite; EmDsl does not accept non-finite values";
+            else if (reader.TryParse(j, out double v) && double.IsInfinity(v))
+                why = $"'{text}' is beyond the range of a double (±1.8e308); EmDsl does not accept non-finite values";
+            else if (text.Contains((char)_otherMark))
+                why = options.DecimalSeparator == '.'
+                    ? $"'{text}' is not a number with a decimal point (thousands separators are not accepted); if the file writes numbers with a decimal comma, read it with new CsvOptions {{ Separator = ';', DecimalSeparator = ',' }}"
+                    : $"'{text}' is not a number with a decimal comma (CsvOptions.DecimalSeparator is ','; thousands separators are not accepted)";
+            else if (options.Header == CsvHeader.Absent && line == _firstDataLine)
+                why = $"'{text}' is not a number, so the file seems to have a header line; read it with CsvOptions.Header = CsvHeader.Present (the default)";
+            else
+                why = $"'{text}' is not a number";
+            return new FormatException($"{where}: {why}.");
+        }
+
+        private static readonly string[] MissingMarks = ["na", "nan", "n/a", "#n/a", "null", "none", "nil", "missing", ".", "?", "-"];
+
+        private static readonly string[] InfiniteMarks = ["inf", "infinity", "∞"];
+
+        private static bool IsMissing(string text) =>
+            MissingMarks.Contains(text, StringComparer.OrdinalIgnoreCase)
+            || text.Length == 4 && text[0] is '+' or '-' && text.AsSpan(1).Equals("nan", StringComparison.OrdinalIgnoreCase);
+
+        private static bool IsInfinite(string text) => InfiniteMarks.Contains(text.TrimStart('+', '-', '−'), StringComparer.OrdinalIgnoreCase);
+    }
+}
