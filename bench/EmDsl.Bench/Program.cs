@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- [rows] [dims] [components] [iterations] [covariance] [export-dir]
 //   dotnet run -c Release --project bench/EmDsl.Bench -- csv [file.csv] [repeats]   (DataMatrix.ReadCsv; default a generated 10⁶ × 8 file)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- gemm        (the compute seam's products, both backends)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- specfun     (log Γ, ψ, ψ₁ against MathNet's, ns per call)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- autodiff [rows]   (the AD tape on two M-step objectives; default 100000 rows)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- hmm [steps] [iterations]   (8-state HMM, diagonal Gaussian, 8 dims; and its parts)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- golden > fits.txt   (every number of a set of reference fits, to diff two builds bit for bit)
@@ -29,6 +30,11 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] == "gemm")
 {
     EmDsl.Bench.GemmBench.Run();
+    return;
+}
+if (args.Length > 0 && args[0] == "specfun")
+{
+    EmDsl.Bench.SpecialFunctionsBench.Run();
     return;
 }
 if (args.Length > 0 && args[0] == "autodiff")

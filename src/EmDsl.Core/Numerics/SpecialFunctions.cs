@@ -1,27 +1,11 @@
 namespace EmDsl.Numerics;
 
-/// <summary>Special functions used by families and priors (MathNet.Numerics underneath; not hot loops).</summary>
-public static class SpecialFunctions
+/// <summary>
+/// Special functions used by families and priors: log Γ, ψ, ψ₁ and log x − ψ(x) (our own, within a few ulps; see
+/// SpecialFunctions.Gamma.cs), ψ⁻¹, exponentially scaled Bessel I₀ and I₁, log1p, expm1 and friends.
+/// </summary>
+public static partial class SpecialFunctions
 {
-    /// <summary>log Γ(x) for x &gt; 0.</summary>
-    public static double LogGamma(double x) => MathNet.Numerics.SpecialFunctions.GammaLn(x);
-
-    /// <summary>ψ(x) = d/dx log Γ(x).</summary>
-    public static double Digamma(double x) => MathNet.Numerics.SpecialFunctions.DiGamma(x);
-
-    /// <summary>
-    /// ψ₁(x) = d²/dx² log Γ(x), the trigamma function, for x &gt; 0: the recurrence ψ₁(x) = ψ₁(x + 1) + 1/x² up to
-    /// x ≥ 10, then the asymptotic series 1/x + 1/(2x²) + Σ B₂ₖ/x^(2k+1).
-    /// </summary>
-    public static double Trigamma(double x)
-    {
-        if (double.IsNaN(x) || x <= 0) return double.NaN;
-        double acc = 0;
-        while (x < 10) { acc += 1 / (x * x); x += 1; }
-        double r = 1 / x, r2 = r * r;
-        return acc + r + r2 / 2 + r * r2 * (1.0 / 6 - r2 * (1.0 / 30 - r2 * (1.0 / 42 - r2 * (1.0 / 30 - r2 * 5.0 / 66))));
-    }
-
     /// <summary>
     /// ψ⁻¹(y): the x &gt; 0 with ψ(x) = y. Iterates: Newton's method from Minka's starting point
     /// (e^y + ½ for y ≥ −2.22, else −1/(y − ψ(1))), stopping at relative change 1e-15 (about five steps).
@@ -42,37 +26,50 @@ public static class SpecialFunctions
     }
 
     /// <summary>
-    /// log x − ψ(x) for x &gt; 0, accurate to a few ulps relative even for huge x, where subtracting ψ(x) from
-    /// log x would cancel (log x − ψ(x) ≈ 1/(2x)). Below 10 the recurrence ψ(x) = ψ(x + 1) − 1/x shifts the
-    /// argument up; from 10 on the asymptotic series 1/(2y) + Σ_{k=1..7} B₂ₖ/(2k y^{2k}) is used. It decreases
-    /// from +∞ (x → 0, where it behaves like 1/x) to 0 (x → ∞). This is the equation of the Gamma
-    /// distribution's maximum-likelihood shape: log α − ψ(α) = log(mean x) − mean(log x).
+    /// log x − ψ(x) for x &gt; 0, within 3 ulps relative of the exact value for every x measured, also for huge x,
+    /// where subtracting ψ(x) from log x would cancel (log x − ψ(x) ≈ 1/(2x)). It decreases from +∞ (x → 0, where
+    /// it behaves like 1/x) to 0 (x → ∞). This is the equation of the Gamma distribution's maximum-likelihood shape:
+    /// log α − ψ(α) = log(mean x) − mean(log x).
+    /// <para>
+    /// Method: below 1, log x − <see cref="Digamma"/>(x) (no cancellation there: ψ(x) &lt; −0.57 and log x &lt; 0);
+    /// from 10 on, the asymptotic series 1/(2x) + Σ_{k=1..12} B₂ₖ/(2k x^(2k)); in between, the recurrence
+    /// g(x) = g(x + n) + Σ_{k&lt;n} h(1/(x + k)) with h(t) = t − log(1 + t) ≥ 0, every term positive, and h
+    /// evaluated without cancellation as t·u − 2u³(1/3 + u²/5 + u⁴/7 + …) with u = t/(2 + t) (from
+    /// log(1 + t) = 2 atanh u).
+    /// </para>
     /// </summary>
     public static double LogMinusDigamma(double x) => LogMinusDigammaWithDerivative(x, out _);
 
-    /// <summary>log x − ψ(x) and its derivative 1/x − ψ₁(x) (negative), both free of cancellation for large x.</summary>
+    /// <summary>1/(2j + 3), j = 0..17: the series 2 atanh(u) − 2u = 2u³ Σ u^(2j)/(2j + 3) for u ≤ ⅓.</summary>
+    private static readonly double[] AtanhTail = Enumerable.Range(0, 18).Select(j => 1.0 / (2 * j + 3)).ToArray();
+
+    /// <summary>
+    /// log x − ψ(x) and its derivative 1/x − ψ₁(x) (negative), both free of cancellation for large x (the derivative
+    /// by the same recurrence: g'(x) = g'(x + n) − Σ_{k&lt;n} 1/(w²(w + 1)) with w = x + k, terms of one sign).
+    /// </summary>
     internal static double LogMinusDigammaWithDerivative(double x, out double derivative)
     {
         if (double.IsNaN(x) || x <= 0) { derivative = double.NaN; return double.NaN; }
         if (double.IsPositiveInfinity(x)) { derivative = 0; return 0; }
-        // g(x) = g(y) + Σ_{k<n} 1/(x + k) − log(y/x) with y = x + n ≥ 10, and
-        // g'(x) = g'(y) − Σ_{k<n} 1/(x + k)² + 1/x − 1/y.
-        double y = x, sum = 0, sumSq = 0;
-        while (y < 10)
+        if (x < 1)
         {
-            sum += 1 / y;
-            sumSq += 1 / (y * y);
-            y += 1;
+            derivative = 1 / x - Trigamma(x);
+            return Math.Log(x) - Digamma(x);
         }
+        int n = x < TrigammaAsymptoticFrom ? (int)Math.Ceiling(TrigammaAsymptoticFrom - x) : 0;
+        double y = x + n;
         double r = 1 / y, r2 = r * r;
-        // Bernoulli numbers B₂…B₁₄ over 2k, and B₂…B₁₄ themselves (for the derivative).
-        double series = r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760 - r2 / 12))))));
-        double g = 0.5 * r + series;
-        double dSeries = r2 * r * (1.0 / 6 - r2 * (1.0 / 30 - r2 * (1.0 / 42 - r2 * (1.0 / 30 - r2 * (5.0 / 66 - r2 * (691.0 / 2730 - r2 * 7.0 / 6))))));
-        double dg = -0.5 * r2 - dSeries;
-        if (y == x) { derivative = dg; return g; }
-        derivative = dg - sumSq + (1 / x - r);
-        return g + sum - Math.Log(y / x);
+        double g = 0.5 * r + r2 * Polynomial(DigammaSeries, r2);
+        double dg = -r2 * (0.5 + r * Polynomial(TrigammaSeries, r2));
+        // Smallest terms first.
+        for (int k = n - 1; k >= 0; k--)
+        {
+            double w = x + k, t = 1 / w, u = 1 / (2 * w + 1), u2 = u * u;
+            g += t * u - 2 * u * u2 * Polynomial(AtanhTail, u2);
+            dg -= t * t / (w + 1);
+        }
+        derivative = dg;
+        return g;
     }
 
     // ---- modified Bessel functions of the first kind, orders 0 and 1 (the von Mises normaliser) ----
