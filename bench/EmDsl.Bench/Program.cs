@@ -11,6 +11,8 @@
 //   dotnet run -c Release --project bench/EmDsl.Bench -- fa [path] [factors] [repeats]   (factor analysis on bench/sklearn_fa.py's file)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- regression [rows] [iterations] [export-dir]
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- starts [seeds] [tune]   (tune: also RandomPartitions(m, s) for m in 1, 5, 10, 20 and s in 0, 5, 10, 20)
+//        (how often each start reaches the known optima of tests/fixtures/r_start_optima.json; Rscript bench/flexmix_starts.R for flexmix's)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -60,6 +62,11 @@ if (args.Length > 0 && args[0] == "fa")
 if (args.Length > 0 && args[0] == "regression")
 {
     EmDsl.Bench.RegressionBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? args[3] : null);
+    return;
+}
+if (args.Length > 0 && args[0] == "starts")
+{
+    EmDsl.Bench.StartsBench.Run(args.Length > 1 ? int.Parse(args[1]) : 20, "tests/fixtures", args.Length > 2 && args[2] == "tune");
     return;
 }
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;

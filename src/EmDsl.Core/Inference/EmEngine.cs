@@ -44,7 +44,7 @@ internal static class EmEngine
         options.Validate();
         var rowWeights = SequenceRowWeights(sequenceWeights, data);
         // k-means++ needs a step per state; from given parameters a chain may have more states than steps.
-        if (options.Initialization is KMeansPlusPlusInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
+        if (options.Initialization is KMeansPlusPlusInitialization or AutoInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
         var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
         var result = new Run(compiled, data.Data, data.Starts, rowWeights, options, progress, cancellationToken).Execute();
         return new HiddenMarkovFit(compiled, result);
@@ -104,6 +104,7 @@ internal static class EmEngine
         private readonly IProgress<FitProgress>? _progress;
         private readonly CancellationToken _cancel;
         private readonly MStepContext _context;
+        private readonly Initialization _start;
 
         public Run(CompiledModel model, DataMatrix data, int[] sequences, double[]? weights, FitOptions options,
             IProgress<FitProgress>? progress, CancellationToken cancel)
@@ -118,6 +119,9 @@ internal static class EmEngine
             _logBase = model.LogBaseMeasure(data);
             TotalWeight = weights?.Sum() ?? data.Rows;
             _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
+            _start = Resolve(options.Initialization, model);
+            if (_start is RandomPartitionsInitialization && model.Latent is MarkovChainRuntime)
+                throw new ArgumentException("Initialization.RandomPartitions starts mixtures; a hidden Markov model starts from Initialization.KMeansPlusPlus (its default), given parameters or an earlier fit.");
         }
 
         private double TotalWeight { get; }
@@ -133,7 +137,7 @@ internal static class EmEngine
         /// <summary>Runs every restart and returns the best.</summary>
         public EngineResult Execute()
         {
-            int restarts = _options.Initialization is KMeansPlusPlusInitialization ? _options.Restarts : 1;
+            int restarts = _start is KMeansPlusPlusInitialization or RandomPartitionsInitialization ? _options.Restarts : 1;
             RunResult? best = null;
             int bestIndex = 0;
             var objectives = new List<double>();
@@ -151,60 +155,148 @@ internal static class EmEngine
                 best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics);
         }
 
+        /// <summary>The start <see cref="Initialization.Auto"/> stands for with this model.</summary>
+        private static Initialization Resolve(Initialization start, CompiledModel model) =>
+            start is not AutoInitialization ? start
+            : model.Latent is not MarkovChainRuntime && (model.Latent is GatedLabelRuntime || model.Blocks.Any(b => b.Block.Covariates.Count > 0))
+                ? Initialization.RandomPartitions()
+                : Initialization.KMeansPlusPlus();
+
         private RunResult Execute(int restart)
         {
-            var state = Initialize(restart);
-            var trace = new List<double>();
-            var freeEnergy = new List<FreeEnergyPoint>();
-            var empty = new bool[K];
-            double previous = double.NaN, afterM = double.NaN, nextPrior = double.NaN;
-            IReadOnlyList<string> stalled = [];
-            FitStatus status;
-            int iteration = 0;
-            Summary summary;
-            double logPrior;
-            while (true)
+            Path path;
+            if (_start is RandomPartitionsInitialization rp)
             {
-                _log.Iteration = iteration;
-                summary = EStep(state);
-                logPrior = iteration == 0 ? LogPrior(state) : nextPrior; // computed with the M-step's free energy
-                double objective = summary.LogLikelihood + logPrior;
-                if (!double.IsFinite(objective))
-                    throw new InvalidOperationException(
-                        $"The objective became {objective} at iteration {iteration} (log-likelihood {summary.LogLikelihood}, log prior {logPrior}). This is a bug in EmDsl; please report it with the data.");
-                double afterE = FreeEnergy(summary, state, logPrior);
-                trace.Add(objective);
-                freeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Expectation, afterE));
-                double change = iteration == 0 ? double.NaN : (objective - previous) / TotalWeight;
-                _progress?.Report(new FitProgress(restart, iteration, objective, change));
-                if (iteration > 0 && previous - objective > MStepContext.NegligibleLoss(previous))
-                    _log.Add(FitEventKind.ObjectiveDecreased, null, null, $"objective fell from {previous:G17} to {objective:G17}");
-                if (iteration > 0 && afterM - afterE > MStepContext.NegligibleLoss(afterM))
-                    _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
-                        $"the E-step lowered the free energy from {afterM:G17} to {afterE:G17}: the blocks' statistics disagree with the E-step's log-likelihood, or the computation ran out of digits (a covariance whose condition number nears 1/ε, say)");
-                TrackEmpty(summary, empty);
-                if (iteration > 0 && Math.Abs(change) <= _options.Tolerance)
-                {
-                    status = stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
-                    break;
-                }
-                if (iteration >= _options.MaxIterations) { status = FitStatus.IterationLimit; break; }
-                _context.BeginMStep();
-                var next = MStep(summary, state);
-                stalled = _context.Stalled;
-                nextPrior = LogPrior(next);
-                afterM = FreeEnergy(summary, next, nextPrior);
-                freeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Maximization, afterM));
-                if (afterE - afterM > MStepContext.NegligibleLoss(afterE))
-                    _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
-                        $"the M-step lowered the free energy from {afterE:G17} to {afterM:G17}: some M-step does not maximise its expected complete-data objective");
-                state = next;
-                previous = objective;
-                iteration++;
+                path = BestShortRun(restart, rp);
+                if (_progress is not null)
+                    for (int i = 0; i < path.Trace.Count; i++)
+                        _progress.Report(new FitProgress(restart, i, path.Trace[i], i == 0 ? double.NaN : (path.Trace[i] - path.Trace[i - 1]) / TotalWeight));
             }
-            var emptyList = Enumerable.Range(0, K).Where(k => empty[k]).ToArray();
-            return new RunResult(state, trace, freeEnergy, iteration, status, trace[^1], summary.LogLikelihood, logPrior, emptyList,
-                status == FitStatus.Stalled ? stalled : []);
+            else
+            {
+                path = new Path(Initialize(restart), K);
+                Evaluate(path, restart, report: true);
+            }
+            Advance(path, restart, int.MaxValue, report: true);
+            var emptyList = Enumerable.Range(0, K).Where(k => path.Empty[k]).ToArray();
+            return new RunResult(path.State, path.Trace, path.FreeEnergy, path.Iteration, path.Status!.Value, path.Trace[^1], path.Summary!.LogLikelihood,
+                path.LogPrior, emptyList, path.Status == FitStatus.Stalled ? path.Stalled : []);
+        }
+
+        /// <summary>
+        /// emEM: the candidates' random partitions, each run for the short iterations (or to convergence); the one with
+        /// the highest objective, whose events alone are kept.
+        /// </summary>
+        private Path BestShortRun(int restart, RandomPartitionsInitialization rp)
+        {
+            var random = new Random(unchecked(_options.Seed * 1_000_003 + restart));
+            Path? best = null;
+            List<FitEvent>? bestEvents = null;
+            for (int c = 0; c < rp.Candidates; c++)
+            {
+                _cancel.ThrowIfCancellationRequested();
+                int mark = _log.Count;
+                _log.Iteration = 0;
+                var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
+                var labels = RandomPartition(random);
+                for (int i = 0; i < labels.Length; i++) r[i * K + labels[i]] = 1;
+                var path = new Path(FromResponsibilities(r), K);
+                Evaluate(path, restart, report: false);
+                Advance(path, restart, rp.ShortIterations, report: false);
+                var events = _log.TakeSince(mark);
+                if (best is null || path.Trace[^1] > best.Trace[^1]) { best = path; bestEvents = events; }
+            }
+            _log.AddRange(bestEvents!);
+            return best!;
+        }
+
+        /// <summary>
+        /// Labels 0…K−1 for the rows: the rows of positive weight shuffled and dealt out in turn, so that the classes'
+        /// sizes differ by at most one; a row of zero weight gets a uniformly random label.
+        /// </summary>
+        private int[] RandomPartition(Random random)
+        {
+            int n = _data.Rows;
+            var labels = new int[n];
+            var order = new List<int>(n);
+            for (int i = 0; i < n; i++)
+                if (_weights is null || _weights[i] > 0) order.Add(i);
+                else labels[i] = random.Next(K);
+            for (int i = order.Count - 1; i > 0; i--)
+            {
+                int j = random.Next(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+            for (int i = 0; i < order.Count; i++) labels[order[i]] = i % K;
+            return labels;
+        }
+
+        /// <summary>One EM path: the current parameters, the traces, and what the convergence test needs.</summary>
+        private sealed class Path(ModelState state, int k)
+        {
+            public ModelState State = state;
+            public readonly List<double> Trace = [];
+            public readonly List<FreeEnergyPoint> FreeEnergy = [];
+            public readonly bool[] Empty = new bool[k];
+            public double Previous = double.NaN, AfterE, AfterM = double.NaN, NextPrior = double.NaN, LogPrior;
+            public IReadOnlyList<string> Stalled = [];
+            public int Iteration;
+            public Summary? Summary;
+            public FitStatus? Status;
+        }
+
+        /// <summary>
+        /// M-step, then E-step and convergence test, until the path stops (converged, stalled, or at
+        /// <see cref="FitOptions.MaxIterations"/>) or has done <paramref name="limit"/> M-steps.
+        /// </summary>
+        private void Advance(Path p, int restart, int limit, bool report)
+        {
+            while (p.Status is null && p.Iteration < limit)
+            {
+                _log.Iteration = p.Iteration;
+                _context.BeginMStep();
+                var next = MStep(p.Summary!, p.State);
+                p.Stalled = _context.Stalled;
+                p.NextPrior = LogPrior(next);
+                p.AfterM = FreeEnergy(p.Summary!, next, p.NextPrior);
+                p.FreeEnergy.Add(new FreeEnergyPoint(p.Iteration, HalfStep.Maximization, p.AfterM));
+                if (p.AfterE - p.AfterM > MStepContext.NegligibleLoss(p.AfterE))
+                    _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
+                        $"the M-step lowered the free energy from {p.AfterE:G17} to {p.AfterM:G17}: some M-step does not maximise its expected complete-data objective");
+                p.State = next;
+                p.Previous = p.Trace[^1];
+                p.Iteration++;
+                Evaluate(p, restart, report);
+            }
+        }
+
+        /// <summary>The E-step at the path's parameters: objective, free energy, events, and the convergence test.</summary>
+        private void Evaluate(Path p, int restart, bool report)
+        {
+            int iteration = p.Iteration;
+            _log.Iteration = iteration;
+            p.Summary = EStep(p.State);
+            p.LogPrior = iteration == 0 ? LogPrior(p.State) : p.NextPrior; // computed with the M-step's free energy
+            double objective = p.Summary.LogLikelihood + p.LogPrior;
+            if (!double.IsFinite(objective))
+                throw new InvalidOperationException(
+                    $"The objective became {objective} at iteration {iteration} (log-likelihood {p.Summary.LogLikelihood}, log prior {p.LogPrior}). This is a bug in EmDsl; please report it with the data.");
+            double afterE = FreeEnergy(p.Summary, p.State, p.LogPrior);
+            p.AfterE = afterE;
+            p.Trace.Add(objective);
+            p.FreeEnergy.Add(new FreeEnergyPoint(iteration, HalfStep.Expectation, afterE));
+            double change = iteration == 0 ? double.NaN : (objective - p.Previous) / TotalWeight;
+            if (report) _progress?.Report(new FitProgress(restart, iteration, objective, change));
+            if (iteration > 0 && p.Previous - objective > MStepContext.NegligibleLoss(p.Previous))
+                _log.Add(FitEventKind.ObjectiveDecreased, null, null, $"objective fell from {p.Previous:G17} to {objective:G17}");
+            if (iteration > 0 && p.AfterM - afterE > MStepContext.NegligibleLoss(p.AfterM))
+                _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
+                    $"the E-step lowered the free energy from {p.AfterM:G17} to {afterE:G17}: the blocks' statistics disagree with the E-step's log-likelihood, or the computation ran out of digits (a covariance whose condition number nears 1/ε, say)");
+            TrackEmpty(p.Summary, p.Empty);
+            if (iteration > 0 && Math.Abs(change) <= _options.Tolerance)
+                p.Status = p.Stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
+            else if (iteration >= _options.MaxIterations)
+                p.Status = FitStatus.IterationLimit;
         }
 
         /// <summary>
@@ -253,7 +345,7 @@ internal static class EmEngine
 
         private ModelState Initialize(int restart)
         {
-            switch (_options.Initialization)
+            switch (_start)
             {
                 case KMeansPlusPlusInitialization km:
                 {
@@ -273,7 +365,7 @@ internal static class EmEngine
                 case FitInitialization fi:
                     return FromFit(fi.Fit);
                 default:
-                    throw new ArgumentException($"Unknown initialisation {_options.Initialization}.");
+                    throw new ArgumentException($"Unknown initialisation {_start}.");
             }
         }
 

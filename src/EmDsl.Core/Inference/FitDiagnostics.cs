@@ -107,4 +107,25 @@ internal sealed class EventLog
         if (_events.Count >= FitDiagnostics.MaxEvents) { Truncated = true; return; }
         _events.Add(new FitEvent(kind, Restart, Iteration, block, component, message));
     }
+
+    /// <summary>The number of events so far, to take back the events logged after it with <see cref="TakeSince"/>.</summary>
+    public int Count => _events.Count;
+
+    /// <summary>Removes and returns the events logged since <paramref name="mark"/> (a <see cref="Count"/>).</summary>
+    public List<FitEvent> TakeSince(int mark)
+    {
+        var taken = _events.GetRange(mark, _events.Count - mark);
+        _events.RemoveRange(mark, _events.Count - mark);
+        return taken;
+    }
+
+    /// <summary>Logs events taken back earlier (up to <see cref="FitDiagnostics.MaxEvents"/>).</summary>
+    public void AddRange(IEnumerable<FitEvent> events)
+    {
+        foreach (var e in events)
+        {
+            if (_events.Count >= FitDiagnostics.MaxEvents) { Truncated = true; return; }
+            _events.Add(e);
+        }
+    }
 }

@@ -48,16 +48,20 @@ public sealed record FitOptions
     public double Tolerance { get; init; } = 1e-6;
 
     /// <summary>
-    /// Number of runs from different seeded k-means++ initialisations; the run with the best final objective is
-    /// returned (default 1). A given starting point (parameters, responsibilities, an earlier fit) runs once.
+    /// Number of runs from different seeded starts (k-means++, or random partitions with short runs; see
+    /// <see cref="Initialization"/>); the run with the best final objective is returned (default 1). A given starting
+    /// point (parameters, responsibilities, an earlier fit) runs once.
     /// </summary>
     public int Restarts { get; init; } = 1;
 
-    /// <summary>Seed of every random choice (k-means++ seeding); the same seed gives the same fit, bit for bit, on any thread count.</summary>
+    /// <summary>Seed of every random choice (k-means++ seeding, random partitions); the same seed gives the same fit, bit for bit, on any thread count.</summary>
     public int Seed { get; init; }
 
-    /// <summary>How the first parameters are chosen (default <see cref="Initialization.KMeansPlusPlus"/>).</summary>
-    public Initialization Initialization { get; init; } = Initialization.KMeansPlusPlus();
+    /// <summary>
+    /// How the first parameters are chosen (default <see cref="Initialization.Auto"/>: k-means++ for every model but
+    /// regression mixtures and mixtures of experts, which start from the best of several random partitions).
+    /// </summary>
+    public Initialization Initialization { get; init; } = Initialization.Auto;
 
     /// <summary>
     /// Added to every Gaussian variance after each M-step (default 1e-6, as scikit-learn's reg_covar), so that a

@@ -26,6 +26,38 @@ public abstract record Initialization
             ? throw new ArgumentOutOfRangeException(nameof(lloydIterations), lloydIterations, "Lloyd iterations must be ≥ 0.")
             : new KMeansPlusPlusInitialization(lloydIterations);
 
+    /// <summary>
+    /// The default (<see cref="FitOptions.Initialization"/>): <see cref="RandomPartitions"/> with its defaults for a
+    /// mixture whose components read a regression block (a response given covariates) or that has a gating network
+    /// (a mixture of experts), and <see cref="KMeansPlusPlus"/> with its defaults for every other model, hidden Markov
+    /// models included. k-means++ clusters the columns a model reads, so for a regression mixture it partitions by the
+    /// response and covariates rather than by the regression lines, and from there EM often ends at a poor local
+    /// maximum; random partitions with short EM runs do not depend on that geometry.
+    /// </summary>
+    public static Initialization Auto { get; } = new AutoInitialization();
+
+    /// <summary>
+    /// "emEM" starts for mixtures (Biernacki, Celeux &amp; Govaert 2003): <paramref name="candidates"/> random
+    /// partitions of the rows into K classes of equal size (within one row; rows of zero sample weight get a random
+    /// label), each turned into first parameters by an M-step and run for at most <paramref name="shortIterations"/>
+    /// EM iterations; the candidate with the highest objective is then run on to convergence as the restart's run
+    /// (its objective trace begins at that candidate's first parameters, and the diagnostics keep only its events).
+    /// Each of <see cref="FitOptions.Restarts"/> restarts draws its own candidates from <see cref="FitOptions.Seed"/>
+    /// and the restart's index, so the fit is the same, bit for bit, on any thread count.
+    /// <para>
+    /// The default start of regression mixtures and mixtures of experts (<see cref="Auto"/>), as random partitions are
+    /// flexmix's and mixtools' default starts. Not available for hidden Markov models.
+    /// </para>
+    /// </summary>
+    /// <param name="candidates">Random partitions tried per restart (≥ 1; default 10).</param>
+    /// <param name="shortIterations">EM iterations given to each candidate before they are compared (≥ 0; default 10).</param>
+    public static Initialization RandomPartitions(int candidates = 10, int shortIterations = 10) =>
+        candidates < 1
+            ? throw new ArgumentOutOfRangeException(nameof(candidates), candidates, "Candidates must be ≥ 1.")
+            : shortIterations < 0
+                ? throw new ArgumentOutOfRangeException(nameof(shortIterations), shortIterations, "Short iterations must be ≥ 0.")
+                : new RandomPartitionsInitialization(candidates, shortIterations);
+
     /// <summary>Starts from given responsibilities (rows × K, non-negative, each row summing to 1): the first step is an M-step.</summary>
     public static Initialization FromResponsibilities(double[,] responsibilities)
     {
@@ -59,6 +91,10 @@ public abstract record Initialization
 }
 
 internal sealed record KMeansPlusPlusInitialization(int LloydIterations) : Initialization;
+
+internal sealed record AutoInitialization : Initialization;
+
+internal sealed record RandomPartitionsInitialization(int Candidates, int ShortIterations) : Initialization;
 
 internal sealed record ResponsibilityInitialization(double[,] Responsibilities) : Initialization;
 
