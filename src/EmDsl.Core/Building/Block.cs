@@ -78,9 +78,12 @@ public abstract class Block
     /// <summary>Creates the block's per-fit machinery (its data frame is taken from <paramref name="data"/>).</summary>
     internal abstract BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components);
 
+    /// <summary>How <see cref="ToString"/> names the family (a tied Gaussian block says so).</summary>
+    private protected virtual string FamilyDescription => Family.Name;
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Name}: {Family.Name} on columns [{string.Join(", ", Columns)}]" +
+        $"{Name}: {FamilyDescription} on columns [{string.Join(", ", Columns)}]" +
         (Covariates.Count == 0 ? "" : $" given columns [{string.Join(", ", Covariates)}]") +
         (Sharing == Sharing.Shared ? ", shared" : "") + (PriorDescription == "none" ? "" : $", prior {PriorDescription}");
 }

@@ -149,6 +149,9 @@ internal sealed class GaussianBlock : Block<GaussianParameters>
 
     public GaussianPrior? Prior { get; }
 
+    private protected override string FamilyDescription =>
+        Covariance == CovarianceType.Tied ? $"Gaussian (tied covariance, shared by every component)" : Family.Name;
+
     public new GaussianFamily Family => (GaussianFamily)base.Family;
 
     public override string PriorDescription => Prior?.ToString() ?? "none";
