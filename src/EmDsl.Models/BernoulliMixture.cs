@@ -16,4 +16,7 @@ public sealed record BernoulliMixture(int Components) : SingleBlockMixture<Berno
 {
     /// <inheritdoc />
     protected override Block<BernoulliParameters> DeclareBlock(int[] columns) => Blocks.Bernoulli("bernoulli", columns, Prior);
+
+    /// <inheritdoc />
+    protected override Block<BernoulliParameters> DeclareBlock(IReadOnlyList<string> columnNames) => Blocks.Bernoulli("bernoulli", columnNames, Prior);
 }

@@ -17,4 +17,7 @@ public sealed record GaussianMixture(int Components) : SingleBlockMixture<Gaussi
 
     /// <inheritdoc />
     protected override Block<GaussianParameters> DeclareBlock(int[] columns) => Blocks.Gaussian("gaussian", columns, Covariance, Prior);
+
+    /// <inheritdoc />
+    protected override Block<GaussianParameters> DeclareBlock(IReadOnlyList<string> columnNames) => Blocks.Gaussian("gaussian", columnNames, Covariance, Prior);
 }

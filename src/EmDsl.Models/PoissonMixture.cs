@@ -13,4 +13,7 @@ public sealed record PoissonMixture(int Components) : SingleBlockMixture<Poisson
 {
     /// <inheritdoc />
     protected override Block<PoissonParameters> DeclareBlock(int[] columns) => Blocks.Poisson("poisson", columns, Prior);
+
+    /// <inheritdoc />
+    protected override Block<PoissonParameters> DeclareBlock(IReadOnlyList<string> columnNames) => Blocks.Poisson("poisson", columnNames, Prior);
 }
