@@ -16,7 +16,7 @@ public enum FactorStart
 /// <summary>
 /// Factor analysis over every column of the data: x = μ + Λz + ε, z ~ N(0, I_q), ε ~ N(0, Ψ) with Ψ diagonal, so
 /// p(x) = N(x | μ, ΛΛᵀ + Ψ) — or, with <see cref="NoiseModel.Isotropic"/> (see <see cref="ProbabilisticPca"/>), Ψ = σ²I.
-/// Declared with Core's builder as one <see cref="Blocks.Factor"/> block in a one-component mixture, so the fit is
+/// Declared with Core's builder as one <see cref="Blocks.Factor(string, IEnumerable{int}, int, NoiseModel, bool, FactorPrior, Sharing, double, int)"/> block in a one-component mixture, so the fit is
 /// EM (ECME, monotone) with the objective trace, diagnostics and properties of every EmDsl model.
 /// <c>new FactorAnalysis(3).Fit(data)</c>.
 /// </summary>
@@ -29,10 +29,10 @@ public sealed record FactorAnalysis(int Factors)
     /// <summary>Optional prior (MAP); null is maximum likelihood.</summary>
     public FactorPrior? Prior { get; init; }
 
-    /// <summary>Floor on each noise variance relative to its column's variance (see <see cref="Blocks.Factor"/>).</summary>
+    /// <summary>Floor on each noise variance relative to its column's variance (see <see cref="Blocks.Factor(string, IEnumerable{int}, int, NoiseModel, bool, FactorPrior, Sharing, double, int)"/>).</summary>
     public double NoiseFloor { get; init; } = 1e-12;
 
-    /// <summary>ECME rounds per M-step (see <see cref="Blocks.Factor"/>).</summary>
+    /// <summary>ECME rounds per M-step (see <see cref="Blocks.Factor(string, IEnumerable{int}, int, NoiseModel, bool, FactorPrior, Sharing, double, int)"/>).</summary>
     public int MStepIterations { get; init; } = 50;
 
     /// <summary>The first parameters (default <see cref="FactorStart.Pca"/>).</summary>

@@ -21,7 +21,10 @@ public sealed class FittedMixture<TParameters>
     /// <summary>The general fit result.</summary>
     public MixtureFit Result { get; }
 
-    /// <summary>The block that was fitted (all columns of the data).</summary>
+    /// <summary>
+    /// The block as declared (over all columns of the data, or the named ones); for a block declared by name, the
+    /// copy with the data's column indices is in <c>Result.Model.Blocks</c>.
+    /// </summary>
     public Block<TParameters> Block { get; }
 
     /// <summary>π_k.</summary>

@@ -108,3 +108,20 @@ let ``The README's F# snippet runs`` () =
         printfn "π = %.3f  μ = %A" w (List.ofSeq c.Mean)
     // ---
     Assert.True fit.Converged
+
+[<Fact>]
+let ``Old Faithful by the header's column names is the fit by index`` () =
+    let data = oldFaithful ()
+    let byName = Blocks.Gaussian("geyser", [ "eruptions"; "waiting" ])
+    let byIndex = Blocks.Gaussian("geyser", [ 0; 1 ])
+    let options = FitOptions(Seed = 1)
+    let named = Mixture.WithComponents(2).Observe(byName).Build().Fit(data, options)
+    let indexed = Mixture.WithComponents(2).Observe(byIndex).Build().Fit(data, options)
+
+    Assert.Equal<float>(indexed.ObjectiveTrace, named.ObjectiveTrace)
+    Assert.Equal<GaussianParameters>(indexed.Parameters byIndex, named.Parameters byName)
+    Assert.Equal<int>([ 0; 1 ], named.Model.Blocks[0].Columns)
+    Assert.Equal<string>([ "eruptions"; "waiting" ], named.Model.Blocks[0].ColumnNames)
+    let missing = Blocks.Poisson("p", [ "wait" ])
+    let e = Assert.Throws<ArgumentException>(fun () -> Mixture.WithComponents(2).Observe(missing).Build().Fit(data) |> ignore)
+    Assert.Contains("'eruptions', 'waiting'", e.Message)

@@ -145,4 +145,28 @@ public class FacadeTests
         Assert.Throws<ArgumentNullException>(() => new GaussianMixture(2).Fit(null!));
         Assert.Throws<ArgumentException>(() => new GaussianMixture(300).Fit(OldFaithful()));
     }
+    [Fact]
+    public void FacadesModelTheNamedColumnsOnly()
+    {
+        // Old Faithful with an extra first column: by name, the façade models only the two named ones.
+        var faithful = OldFaithful();
+        var rows = Enumerable.Range(0, faithful.Rows).Select(i => new[] { (double)i, faithful[i, 0], faithful[i, 1] });
+        var data = DataMatrix.FromRows(rows).WithColumnNames(["row", "eruptions", "waiting"]);
+        var options = FitOptions.Default with { Seed = 4 };
+        var named = new GaussianMixture(2) { ColumnNames = ["eruptions", "waiting"] }.Fit(data, options);
+        var indexed = Mixture.WithComponents(2).Observe(Blocks.Gaussian("gaussian", [1, 2])).Build().Fit(data, options);
+        Assert.Equal(indexed.ObjectiveTrace, named.Result.ObjectiveTrace);
+        Assert.Equal(indexed.Parameters((Block<GaussianParameters>)indexed.Blocks[0]), named.Components);
+        Assert.Equal([1, 2], named.Result.Model.Blocks[0].Columns);
+        Assert.Equal(["eruptions", "waiting"], named.Block.ColumnNames!);
+        Assert.Equal(indexed.Predict(data), named.Predict(data));
+
+        var counts = new PoissonMixture(2) { ColumnNames = ["b"] }.Fit(Counts(3).WithColumnNames(["a", "b"]), options);
+        Assert.Equal([1], counts.Result.Model.Blocks[0].Columns);
+        var e = Assert.Throws<ArgumentException>(() => new BernoulliMixture(2) { ColumnNames = ["q"] }.Fit(Binary(2)));
+        Assert.Contains("no column names", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new BernoulliMixture(2) { ColumnNames = ["q"] }.Fit(Binary(2).WithColumnNames(["a", "b", "c", "d"])));
+        Assert.Contains("'q'", e.Message);
+        Assert.Contains("'a', 'b', 'c', 'd'", e.Message);
+    }
 }

@@ -44,24 +44,108 @@ public abstract class Block
                 if (cov[j] == cov[i]) throw new ArgumentException($"Block '{name}' lists covariate column {cov[i]} twice.", nameof(covariates));
         }
         Name = name;
-        Columns = cols;
-        Covariates = cov;
+        _columns = cols;
+        _covariates = cov;
         Family = family;
         Sharing = sharing;
+        Declaration = this;
     }
+
+    // A block declared by names is made by its factory with placeholder indices 0…D−1 (so that every check of the
+    // constructors runs on the right counts), then copied with the names and without indices (see WithNames); the
+    // indices come from the data when the model is fitted (see Resolve), again as a copy. Nothing a subclass computes
+    // depends on the index values, only on their count, so a memberwise copy is a faithful block.
+    private int[] _columns;
+    private int[] _covariates;
+    private string[]? _columnNames;
+    private string[]? _covariateNames;
+    private bool _unresolved;
 
     /// <summary>The block's name, unique within a model; used in messages and results.</summary>
     public string Name { get; }
 
     /// <summary>The data columns the block reads, in the order the family sees them.</summary>
-    public IReadOnlyList<int> Columns { get; }
+    /// <exception cref="InvalidOperationException">
+    /// The block names its columns (<see cref="ColumnNames"/>) and has not been resolved against data yet: a fit's
+    /// <c>Model.Blocks</c> hold the resolved indices.
+    /// </exception>
+    public IReadOnlyList<int> Columns => _unresolved ? throw Unresolved() : _columns;
 
     /// <summary>
     /// The data columns the block conditions on (regression covariates), empty for a plain observed block.
     /// Covariates are not modelled: the block's density is p(columns | covariates). Several blocks may
     /// condition on the same column, and a column modelled by one block may be another block's covariate.
     /// </summary>
-    public IReadOnlyList<int> Covariates { get; }
+    /// <exception cref="InvalidOperationException">As for <see cref="Columns"/>.</exception>
+    public IReadOnlyList<int> Covariates => _unresolved ? throw Unresolved() : _covariates;
+
+    /// <summary>
+    /// The names of the columns the block reads, in the order the family sees them, when it was declared by name
+    /// (e.g. <c>Blocks.Gaussian("geyser", ["eruptions", "waiting"])</c>); null when it was declared by index. A
+    /// named block finds its columns in the data's <see cref="DataMatrix.ColumnNames"/> whenever a model is fitted
+    /// (and the fit finds them again in any data it predicts or scores).
+    /// </summary>
+    public IReadOnlyList<string>? ColumnNames => _columnNames;
+
+    /// <summary>The names of the covariate columns of a block declared by name (empty without covariates); null when declared by index.</summary>
+    public IReadOnlyList<string>? CovariateNames => _covariateNames;
+
+    /// <summary>
+    /// Whether <see cref="Columns"/> and <see cref="Covariates"/> are known: always for a block declared by index;
+    /// for a block declared by name, once it is part of a fitted model (<c>fit.Model.Blocks</c>).
+    /// </summary>
+    public bool IsResolved => !_unresolved;
+
+    /// <summary>The block as declared: itself, or for a resolved copy of a named block, the block it was copied from.</summary>
+    internal Block Declaration { get; private set; }
+
+    /// <summary>D, known whether or not the block is resolved.</summary>
+    internal int ColumnCount => _columns.Length;
+
+    /// <summary>The number of covariates, known whether or not the block is resolved.</summary>
+    internal int CovariateCount => _covariates.Length;
+
+    private InvalidOperationException Unresolved() => new(
+        $"Block '{Name}' names its columns ({ColumnNaming.Quote(_columnNames!)}); their indices are known once a model with the block is fitted " +
+        "to data with column names: read them from the fit's Model.Blocks.");
+
+    /// <summary>A copy of this block (made with placeholder indices) that reads the named columns instead.</summary>
+    private protected Block WithNames(string[] columnNames, string[] covariateNames)
+    {
+        var copy = (Block)MemberwiseClone();
+        copy._columnNames = columnNames;
+        copy._covariateNames = covariateNames;
+        copy._unresolved = true;
+        copy.Declaration = copy;
+        return copy;
+    }
+
+    /// <summary>
+    /// This block bound to <paramref name="data"/>: for a block declared by name, a copy whose indices are the named
+    /// columns' positions in the data (and which keeps the names); a block declared by index is returned as it is.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data has no column names, or lacks one (the message names the block and lists the data's names).</exception>
+    internal Block Resolve(DataMatrix data)
+    {
+        if (_columnNames is null) return this;
+        var copy = (Block)MemberwiseClone();
+        copy._columns = ColumnNaming.Indices(data, _columnNames, $"Block '{Name}'", "names its columns");
+        copy._covariates = ColumnNaming.Indices(data, _covariateNames!, $"Block '{Name}'", "names its covariates");
+        copy._unresolved = false;
+        return copy;
+    }
+
+    /// <summary>The block's columns then covariates, each with its name (null for a block declared by index); the block must be resolved.</summary>
+    internal IEnumerable<(int Index, string? Name)> References() =>
+        Columns.Concat(Covariates).Select((c, i) => (c, _columnNames is null ? null : i < _columnNames.Length ? _columnNames[i] : _covariateNames![i - _columnNames.Length]));
+
+    /// <summary>Whether <paramref name="other"/> reads the same columns: the same names, or for blocks declared by index, the same indices.</summary>
+    internal bool SameColumns(Block other)
+    {
+        if (_columnNames is not null || other._columnNames is not null)
+            return _columnNames is not null && other._columnNames is not null && _columnNames.SequenceEqual(other._columnNames) && _covariateNames!.SequenceEqual(other._covariateNames!);
+        return _columns.SequenceEqual(other._columns) && _covariates.SequenceEqual(other._covariates);
+    }
 
     /// <summary>The family modelling one observation of the block's columns (for a regression block, the response's family).</summary>
     public ExponentialFamily Family { get; }
@@ -83,8 +167,8 @@ public abstract class Block
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Name}: {FamilyDescription} on columns [{string.Join(", ", Columns)}]" +
-        (Covariates.Count == 0 ? "" : $" given columns [{string.Join(", ", Covariates)}]") +
+        $"{Name}: {FamilyDescription} on columns [{ColumnNaming.Describe(_columnNames, _unresolved ? null : _columns)}]" +
+        (_covariates.Length == 0 ? "" : $" given columns [{ColumnNaming.Describe(_covariateNames, _unresolved ? null : _covariates)}]") +
         (Sharing == Sharing.Shared ? ", shared" : "") + (PriorDescription == "none" ? "" : $", prior {PriorDescription}");
 }
 
@@ -94,4 +178,8 @@ public abstract class Block<TParameters> : Block
 {
     private protected Block(string name, IEnumerable<int> columns, ExponentialFamily family, Sharing sharing, IEnumerable<int>? covariates = null)
         : base(name, columns, family, sharing, covariates) { }
+
+    /// <summary>A copy of this block (made with placeholder indices 0…D−1, covariates D…) that reads the named columns.</summary>
+    internal Block<TParameters> Named(string[] columnNames, string[]? covariateNames = null) =>
+        (Block<TParameters>)WithNames(columnNames, covariateNames ?? []);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
 
@@ -16,6 +17,7 @@ public static partial class Blocks
     /// <param name="family">The family.</param>
     /// <param name="prior">Optional conjugate prior in pseudo-observation form (e.g. <see cref="DeclaredFamily.Conjugate"/>); null is maximum likelihood.</param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<TParameters> FromFamily<TParameters>(string name, IEnumerable<int> columns, ExponentialFamily<TParameters> family,
         ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {

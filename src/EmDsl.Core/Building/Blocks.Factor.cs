@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmDsl.Numerics;
 using EmDsl.Data;
 using EmDsl.Families;
@@ -219,6 +220,7 @@ public static partial class Blocks
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same μ, Λ and Ψ.</param>
     /// <param name="noiseFloor">The floor on each noise variance, relative to its column's variance (isotropic: to the average column variance); in (0, 1).</param>
     /// <param name="mStepIterations">ECME rounds per M-step, ≥ 1 (it stops earlier when the noise variances stop moving).</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<FactorParameters> Factor(string name, IEnumerable<int> columns, int factors,
         NoiseModel noise = NoiseModel.Diagonal, bool sharedNoise = false, FactorPrior? prior = null,
         Sharing sharing = Sharing.PerComponent, double noiseFloor = 1e-12, int mStepIterations = 50)
@@ -239,7 +241,7 @@ public static partial class Blocks
     }
 }
 
-/// <summary>The factor block's declaration (see <see cref="Blocks.Factor"/>).</summary>
+/// <summary>The factor block's declaration (see <see cref="Blocks.Factor(string, IEnumerable{int}, int, NoiseModel, bool, FactorPrior, Sharing, double, int)"/>).</summary>
 internal sealed class FactorBlock : Block<FactorParameters>
 {
     public FactorBlock(string name, int[] columns, int factors, NoiseModel noise, bool sharedNoise, FactorPrior? prior, Sharing sharing,
@@ -274,7 +276,7 @@ internal sealed class FactorBlock : Block<FactorParameters>
     /// </summary>
     public override int FreeParameterCount(int components)
     {
-        int d = Columns.Count, q = Factors;
+        int d = ColumnCount, q = Factors;
         int groups = Sharing == Sharing.Shared ? 1 : components;
         int noise = Noise == NoiseModel.Diagonal ? d : 1;
         return groups * (d + d * q - q * (q - 1) / 2) + (SharedNoise ? 1 : groups) * noise;

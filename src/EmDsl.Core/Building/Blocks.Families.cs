@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
 
@@ -16,6 +17,7 @@ public static partial class Blocks
     /// e.g. <c>new GammaFamily(2).WeakPrior()</c> or <see cref="GammaFamily.Conjugate"/>; null is maximum likelihood.
     /// </param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<GammaParameters> Gamma(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -34,6 +36,7 @@ public static partial class Blocks
     /// e.g. <c>new BetaFamily(1).WeakPrior()</c> or <see cref="BetaFamily.Conjugate"/>; null is maximum likelihood.
     /// </param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<BetaParameters> Beta(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -52,6 +55,7 @@ public static partial class Blocks
     /// e.g. <c>new DirichletFamily(3).WeakPrior()</c> or <see cref="DirichletFamily.Conjugate"/>; null is maximum likelihood.
     /// </param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<DirichletParameters> Dirichlet(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -72,6 +76,7 @@ public static partial class Blocks
     /// e.g. <c>new VonMisesFamily(1).WeakPrior()</c> or <see cref="VonMisesFamily.Conjugate"/>; null is maximum likelihood.
     /// </param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same parameters.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<VonMisesParameters> VonMises(string name, IEnumerable<int> columns, ConjugatePrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -88,6 +93,7 @@ public static partial class Blocks
     /// <param name="dispersion">r &gt; 0, shared by the columns and not estimated (Var x = m + m²/r).</param>
     /// <param name="prior">Optional Beta prior on each success probability p = m/(m + r) (MAP estimation); null is maximum likelihood.</param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same means.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<NegativeBinomialParameters> NegativeBinomial(string name, IEnumerable<int> columns, double dispersion,
         BetaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {

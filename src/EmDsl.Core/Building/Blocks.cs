@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmDsl.Numerics;
 using EmDsl.Data;
 using EmDsl.Families;
@@ -32,6 +33,7 @@ public static partial class Blocks
     /// <param name="covariance">Covariance parametrisation; <see cref="CovarianceType.Tied"/> shares one matrix across components.</param>
     /// <param name="prior">Optional conjugate prior (MAP estimation); null is maximum likelihood.</param>
     /// <param name="sharing"><see cref="Sharing.Shared"/> gives every component the same mean and covariance.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<GaussianParameters> Gaussian(string name, IEnumerable<int> columns,
         CovarianceType covariance = CovarianceType.Full, GaussianPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
@@ -43,6 +45,7 @@ public static partial class Blocks
     }
 
     /// <summary>D independent binary columns; see <see cref="BernoulliFamily"/>.</summary>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<BernoulliParameters> Bernoulli(string name, IEnumerable<int> columns, BetaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -54,6 +57,7 @@ public static partial class Blocks
     /// One categorical variable with <paramref name="categories"/> categories; see <see cref="CategoricalFamily"/>.
     /// One column is read as integer codes 0…C−1; C columns are read as a one-hot encoding.
     /// </summary>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<CategoricalParameters> Categorical(string name, IEnumerable<int> columns, int categories, DirichletPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -67,6 +71,7 @@ public static partial class Blocks
     }
 
     /// <summary>D independent Poisson count columns; see <see cref="PoissonFamily"/>.</summary>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<PoissonParameters> Poisson(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -75,6 +80,7 @@ public static partial class Blocks
     }
 
     /// <summary>D independent Exponential columns; see <see cref="ExponentialDistributionFamily"/>.</summary>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public static Block<ExponentialParameters> Exponential(string name, IEnumerable<int> columns, GammaPrior? prior = null, Sharing sharing = Sharing.PerComponent)
     {
         var cols = Materialise(name, columns);
@@ -158,7 +164,7 @@ internal sealed class GaussianBlock : Block<GaussianParameters>
 
     public override int FreeParameterCount(int components)
     {
-        int d = Columns.Count, full = d * (d + 1) / 2;
+        int d = ColumnCount, full = d * (d + 1) / 2;
         int groups = Sharing == Sharing.Shared ? 1 : components;
         return Covariance switch
         {

@@ -215,7 +215,36 @@ public sealed class HiddenMarkovModel : ILatentModel
 
     internal double[,]? FixedInternal => _fixed;
 
+    /// <summary>
+    /// Whether some block reads its columns by name. Such a model is resolved against the data's
+    /// <see cref="DataMatrix.ColumnNames"/> whenever it is fitted; the fit's <see cref="HiddenMarkovFit.Model"/> is the
+    /// resolved model, with both the names and the indices.
+    /// </summary>
+    public bool NamesColumns => Blocks.Any(b => b.ColumnNames is not null);
+
+    /// <summary>The column names of the data a resolved model was resolved against (null for a model declared by index).</summary>
+    internal IReadOnlyList<string>? DataColumnNames { get; private init; }
+
+    IReadOnlyList<string>? ILatentModel.DataColumnNames => DataColumnNames;
+
+    /// <summary>The model bound to <paramref name="data"/> (see <see cref="MixtureModel"/>'s Resolve); the model itself when nothing is named.</summary>
+    internal HiddenMarkovModel Resolve(DataMatrix data)
+    {
+        if (!NamesColumns) return this;
+        var blocks = Blocks.Select(b => b.Resolve(data)).ToArray();
+        try
+        {
+            BlockChecks.Validate(blocks, "hidden Markov model");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException(e.Message, nameof(data), e);
+        }
+        return new HiddenMarkovModel(States, blocks, Structure, _transitionPrior, _initialPrior, TiedTransitions, _fixed) { DataColumnNames = data.ColumnNames };
+    }
+
     /// <summary>Number of data columns the model needs: one more than the largest column index read (responses and covariates).</summary>
+    /// <exception cref="InvalidOperationException">The model reads columns by name and has not been resolved (a fit's <see cref="HiddenMarkovFit.Model"/> has).</exception>
     public int RequiredColumns => Blocks.SelectMany(b => b.Columns.Concat(b.Covariates)).Max() + 1;
 
     /// <summary>
@@ -260,15 +289,27 @@ public sealed class HiddenMarkovModel : ILatentModel
 /// <summary>Checks shared by the builders.</summary>
 internal static class BlockChecks
 {
-    /// <summary>At least one block, unique names, each column read by one block.</summary>
+    /// <summary>At least one block, unique names, each column read by one block (by name for blocks not yet resolved).</summary>
     public static void Validate(IReadOnlyList<Block> blocks, string what)
     {
         if (blocks.Count == 0) throw new InvalidOperationException($"The {what} observes no blocks; add one with Observe(...).");
         var owner = new Dictionary<int, string>();
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var b in blocks)
         {
             if (!names.Add(b.Name)) throw new InvalidOperationException($"Two blocks are named '{b.Name}'; block names must be unique.");
+            if (!b.IsResolved)
+            {
+                // Declared by name: checked by name now, and by index again when the model is fitted.
+                foreach (var c in b.ColumnNames!)
+                {
+                    if (byName.TryGetValue(c, out var other))
+                        throw new InvalidOperationException($"Column '{c}' is read by both block '{other}' and block '{b.Name}'; each column belongs to one block.");
+                    byName[c] = b.Name;
+                }
+                continue;
+            }
             foreach (var c in b.Columns)
             {
                 if (owner.TryGetValue(c, out var other))

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EmDsl.Numerics;
 using System.Collections.Immutable;
 using EmDsl.Families.Priors;
@@ -66,6 +67,7 @@ public sealed class MixtureBuilder
     /// </summary>
     /// <param name="covariates">Covariate columns of the gating network (an intercept is always included).</param>
     /// <param name="prior">Optional ridge prior on the gating slopes.</param>
+    [OverloadResolutionPriority(1)] // `[]` binds here, not to the overload taking names
     public MixtureBuilder GatedBy(IEnumerable<int> covariates, CoefficientPrior? prior = null)
     {
         ArgumentNullException.ThrowIfNull(covariates);
@@ -79,6 +81,20 @@ public sealed class MixtureBuilder
         ArraySize.Argument(p, p, "covariates", () => $"A gating network on {cols.Length:N0} covariates: its P × P curvature");
         ArraySize.Argument(p, Components, "covariates", () => $"A gating network on {cols.Length:N0} covariates for {Components:N0} components: its P × K coefficients");
         return new MixtureBuilder(Components, _blocks, _weightPrior, new Gating(cols, prior));
+    }
+
+    /// <summary>
+    /// Makes this a mixture of experts whose gating network reads the covariate columns named
+    /// <paramref name="covariates"/> (found in the data's <see cref="Data.DataMatrix.ColumnNames"/> when the model is
+    /// fitted); otherwise as <see cref="GatedBy(IEnumerable{int}, CoefficientPrior)"/>.
+    /// </summary>
+    /// <param name="covariates">Names of the gating network's covariate columns (an intercept is always included).</param>
+    /// <param name="prior">Optional ridge prior on the gating slopes.</param>
+    public MixtureBuilder GatedBy(IEnumerable<string> covariates, CoefficientPrior? prior = null)
+    {
+        var names = ColumnNaming.Checked("The gating", "covariate column", covariates, nameof(covariates));
+        GatedBy(ColumnNaming.Placeholders(names.Length), prior); // the size checks, on placeholder indices
+        return new MixtureBuilder(Components, _blocks, _weightPrior, new Gating(ColumnNaming.Placeholders(names.Length), prior, names, unresolved: true));
     }
 
     /// <summary>Checks the declaration and produces the immutable model.</summary>

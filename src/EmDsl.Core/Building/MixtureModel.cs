@@ -36,9 +36,42 @@ public sealed class MixtureModel : ILatentModel
     public Gating? Gating { get; }
 
     /// <summary>Whether the model conditions on covariates (regression blocks or a gating network).</summary>
-    public bool HasCovariates => Gating is not null || Blocks.Any(b => b.Covariates.Count > 0);
+    public bool HasCovariates => Gating is not null || Blocks.Any(b => b.CovariateCount > 0);
+
+    /// <summary>
+    /// Whether some block (or the gating) reads its columns by name. Such a model is resolved against the data's
+    /// <see cref="DataMatrix.ColumnNames"/> whenever it is fitted; the fit's <see cref="MixtureFit.Model"/> is the
+    /// resolved model, with both the names and the indices.
+    /// </summary>
+    public bool NamesColumns => Blocks.Any(b => b.ColumnNames is not null) || Gating?.CovariateNames is not null;
+
+    /// <summary>The column names of the data a resolved model was resolved against (null for a model declared by index).</summary>
+    internal IReadOnlyList<string>? DataColumnNames { get; private init; }
+
+    IReadOnlyList<string>? ILatentModel.DataColumnNames => DataColumnNames;
+
+    /// <summary>
+    /// The model bound to <paramref name="data"/>: blocks and gating declared by name replaced by copies reading the
+    /// data's columns of those names (the model itself when nothing is named).
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is not in the data, the data has no names, or two blocks end up reading one column.</exception>
+    internal MixtureModel Resolve(DataMatrix data)
+    {
+        if (!NamesColumns) return this;
+        var blocks = Blocks.Select(b => b.Resolve(data)).ToArray();
+        try
+        {
+            BlockChecks.Validate(blocks, "mixture");
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ArgumentException(e.Message, nameof(data), e);
+        }
+        return new MixtureModel(Components, blocks, WeightPrior, Gating?.Resolve(data)) { DataColumnNames = data.ColumnNames };
+    }
 
     /// <summary>Number of data columns the model needs: one more than the largest column index read (responses and covariates).</summary>
+    /// <exception cref="InvalidOperationException">The model reads columns by name and has not been resolved (a fit's <see cref="MixtureFit.Model"/> has).</exception>
     public int RequiredColumns =>
         Blocks.SelectMany(b => b.Columns.Concat(b.Covariates)).Concat(Gating?.Covariates ?? []).Max() + 1;
 

@@ -141,7 +141,7 @@ internal sealed class RegressionBlock<TParameters> : Block<TParameters>
     public override string PriorDescription => Prior?.ToString() ?? "none";
 
     public override int FreeParameterCount(int components) =>
-        (Sharing == Sharing.Shared ? 1 : components) * (Covariates.Count + (Intercept ? 1 : 0) + (Kind == RegressionKind.Linear ? 1 : 0));
+        (Sharing == Sharing.Shared ? 1 : components) * (CovariateCount + (Intercept ? 1 : 0) + (Kind == RegressionKind.Linear ? 1 : 0));
 
     internal override BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components) =>
         new RegressionRuntime<TParameters>(this, components, data, sampleWeights);
@@ -176,16 +176,16 @@ public static partial class Blocks
     /// The M-step has no closed form: generalized-EM steps (<see cref="FitOptions.MStepOptimizer"/>) on the
     /// expected complete-data log-likelihood, differentiated by EmDsl's autodiff, accepted only when it rises.
     /// </summary>
-    /// <inheritdoc cref="LinearRegression" path="/param"/>
+    /// <inheritdoc cref="LinearRegression(string, int, IEnumerable{int}, bool, CoefficientPrior, Sharing)" path="/param"/>
     public static Block<RegressionParameters> LogisticRegression(string name, int response, IEnumerable<int> covariates,
         bool intercept = true, CoefficientPrior? prior = null, Sharing sharing = Sharing.PerComponent) =>
         new RegressionBlock<RegressionParameters>(name, response, MaterialiseCovariates(covariates), RegressionKind.Logistic, intercept, prior, sharing);
 
     /// <summary>
     /// A mixture of Poisson regressions: in component k, the count y ~ Poisson(exp(β_k0 + Σ_j β_kj x_j)). The
-    /// M-step takes generalized-EM steps like <see cref="LogisticRegression"/>.
+    /// M-step takes generalized-EM steps like <see cref="LogisticRegression(string, int, IEnumerable{int}, bool, CoefficientPrior, Sharing)"/>.
     /// </summary>
-    /// <inheritdoc cref="LinearRegression" path="/param"/>
+    /// <inheritdoc cref="LinearRegression(string, int, IEnumerable{int}, bool, CoefficientPrior, Sharing)" path="/param"/>
     public static Block<RegressionParameters> PoissonRegression(string name, int response, IEnumerable<int> covariates,
         bool intercept = true, CoefficientPrior? prior = null, Sharing sharing = Sharing.PerComponent) =>
         new RegressionBlock<RegressionParameters>(name, response, MaterialiseCovariates(covariates), RegressionKind.Poisson, intercept, prior, sharing);

@@ -95,7 +95,7 @@ public sealed record NaturalParameters
 /// column, a test of the mean domain, a starting η for the numeric inverse, and a sampler.</item>
 /// </list>
 /// <see cref="Build"/> gives a <see cref="DeclaredFamily"/>, which derives ∇A by autodiff and (∇A)⁻¹ numerically,
-/// and plugs into the builder like a built-in family (<see cref="Building.Blocks.FromFamily{TParameters}"/>).
+/// and plugs into the builder like a built-in family (<see cref="Building.Blocks.FromFamily{TParameters}(string, IEnumerable{int}, ExponentialFamily{TParameters}, Priors.ConjugatePrior, Building.Sharing)"/>).
 /// Immutable: every <c>With…</c> returns a new declaration.
 /// </summary>
 /// <param name="Name">Name used in messages.</param>

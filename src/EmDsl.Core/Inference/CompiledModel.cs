@@ -500,4 +500,10 @@ internal interface ILatentModel
 
     /// <summary>The observed blocks, in declaration order.</summary>
     IReadOnlyList<Block> Blocks { get; }
+
+    /// <summary>The gating network, if any (its covariates are columns the model reads).</summary>
+    Gating? Gating => null;
+
+    /// <summary>The column names of the data a model declared by name was resolved against; null otherwise.</summary>
+    IReadOnlyList<string>? DataColumnNames { get; }
 }

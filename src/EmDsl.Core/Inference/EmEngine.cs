@@ -25,6 +25,7 @@ internal static class EmEngine
         options.Validate();
         var weights = ValidateWeights(sampleWeights, data.Rows);
         RequireEnoughRows(model.Components, "components", data.Rows, weights);
+        model = model.Resolve(data); // blocks declared by name read the data's columns of those names
         var compiled = CompiledModel.Create(model, LatentOf(model, data, weights), data, weights);
         var result = new Run(compiled, data, [0, data.Rows], weights, options, progress, cancellationToken).Execute();
         return new MixtureFit(compiled, result);
@@ -45,6 +46,7 @@ internal static class EmEngine
         var rowWeights = SequenceRowWeights(sequenceWeights, data);
         // k-means++ needs a step per state; from given parameters a chain may have more states than steps.
         if (options.Initialization is KMeansPlusPlusInitialization or AutoInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
+        model = model.Resolve(data.Data); // blocks declared by name read the data's columns of those names
         var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
         var result = new Run(compiled, data.Data, data.Starts, rowWeights, options, progress, cancellationToken).Execute();
         return new HiddenMarkovFit(compiled, result);

@@ -6,7 +6,7 @@ using EmDsl.Numerics;
 namespace EmDsl.Inference;
 
 /// <summary>
-/// The factor block (see <see cref="Blocks.Factor"/>): per state k, x ~ N(μ_k, Λ_kΛ_kᵀ + Ψ_k) with the factors
+/// The factor block (see <see cref="Blocks.Factor(string, IEnumerable{int}, int, NoiseModel, bool, FactorPrior, Sharing, double, int)"/>): per state k, x ~ N(μ_k, Λ_kΛ_kᵀ + Ψ_k) with the factors
 /// integrated out. E-step terms through <see cref="FactorAlgebra"/> (q × q solves); statistics are the centred
 /// moments of x about each state's current mean (<see cref="CentredMoments"/>), the responsibility-weighted
 /// covariance S_k being all the M-step needs — the factors' expected statistics E[z]… are linear in x, so

@@ -18,7 +18,7 @@ public enum FitEventKind
     /// </summary>
     FreeEnergyDecreased,
     /// <summary>
-    /// A factor block's noise variance reached its floor (see <see cref="Building.Blocks.Factor"/>): a Heywood case,
+    /// A factor block's noise variance reached its floor (see <see cref="Building.Blocks.Factor(string, IEnumerable{int}, int, Building.NoiseModel, bool, Building.FactorPrior, Building.Sharing, double, int)"/>): a Heywood case,
     /// where the factors explain a column almost entirely and the likelihood's supremum lies at ψ = 0. The fit is the
     /// maximum with the variance held at the floor.
     /// </summary>

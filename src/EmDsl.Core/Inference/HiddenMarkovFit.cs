@@ -108,6 +108,7 @@ public sealed class HiddenMarkovFit : ModelFit
     private (double[]? Posterior, double[] LogLikelihoods) Evaluate(SequenceData data, bool marginals)
     {
         ArgumentNullException.ThrowIfNull(data);
+        data = Aligned(data);
         Compiled.Validate(data.Data);
         var logLikelihoods = new double[data.Count];
         var posterior = marginals ? new double[ArraySize.Product(data.Steps, States, () => $"The posterior marginals of {data.Steps:N0} steps × {States} states")] : null;
@@ -120,8 +121,16 @@ public sealed class HiddenMarkovFit : ModelFit
     /// <summary>log p(x_t | z_t = k) − log h(x_t) for every step (steps × K).</summary>
     private double[] Emissions(SequenceData data)
     {
+        data = Aligned(data);
         Compiled.Validate(data.Data);
         return Compiled.LogEmissions(data.Data, State, PredictionOptions);
+    }
+
+    /// <summary>The sequences with their steps in the training data's column layout (see <see cref="ModelFit"/>'s Align).</summary>
+    private SequenceData Aligned(SequenceData data)
+    {
+        var aligned = Align(data.Data);
+        return ReferenceEquals(aligned, data.Data) ? data : SequenceData.FromLengths(aligned, data.Lengths);
     }
 
     // ---- sampling ----
@@ -135,7 +144,7 @@ public sealed class HiddenMarkovFit : ModelFit
         if (l.Length == 0) throw new ArgumentException("Give at least one sequence length.", nameof(lengths));
         for (int s = 0; s < l.Length; s++)
             if (l[s] < 1) throw new ArgumentOutOfRangeException(nameof(lengths), l[s], $"Sequence {s} would have length {l[s]}; every sequence needs at least one step.");
-        if (Blocks.Any(b => b.Covariates.Count > 0))
+        if (Blocks.Any(b => b.CovariateCount > 0))
             throw new InvalidOperationException("The model has regression blocks; drawing their responses needs covariate values, which Sample does not take.");
         int columns = Model.RequiredColumns, k = States;
         long total = l.Sum(v => (long)v);
@@ -161,7 +170,7 @@ public sealed class HiddenMarkovFit : ModelFit
                 }
             }
         }
-        return new HiddenMarkovSample(SequenceData.FromLengths(DataMatrix.Wrap(values, (int)total, columns), l), paths);
+        return new HiddenMarkovSample(SequenceData.FromLengths(DataMatrix.Wrap(values, (int)total, columns, SampleColumnNames(columns)), l), paths);
     }
 
     /// <summary>Draws one sequence of <paramref name="length"/> steps.</summary>

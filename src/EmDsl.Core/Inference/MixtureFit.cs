@@ -5,7 +5,7 @@ using EmDsl.Data;
 namespace EmDsl.Inference;
 
 /// <summary>A sample drawn from a fitted mixture: the rows and the component each came from.</summary>
-/// <param name="Data">Sampled rows with the model's columns (columns no block reads are 0).</param>
+/// <param name="Data">Sampled rows with the model's columns (columns no block reads are 0), named as the training data's were when the model reads columns by name.</param>
 /// <param name="Components">The component of each row.</param>
 public sealed record MixtureSample(DataMatrix Data, IReadOnlyList<int> Components);
 
@@ -91,6 +91,7 @@ public sealed class MixtureFit : ModelFit
     private double[]? Evaluate(DataMatrix data, bool responsibilities, out double[] logDensity)
     {
         ArgumentNullException.ThrowIfNull(data);
+        data = Align(data);
         Compiled.Validate(data);
         logDensity = new double[data.Rows];
         var r = responsibilities ? new double[ArraySize.Product(data.Rows, Model.Components, () => $"The responsibilities of {data.Rows:N0} rows × {Model.Components} components")] : null;
@@ -130,7 +131,7 @@ public sealed class MixtureFit : ModelFit
                 for (int j = 0; j < x.Length; j++) rows[i * columns + block.Columns[j]] = x[j];
             }
         }
-        return new MixtureSample(DataMatrix.Wrap(rows, count, columns), labels);
+        return new MixtureSample(DataMatrix.Wrap(rows, count, columns, SampleColumnNames(columns)), labels);
     }
 
     /// <inheritdoc />

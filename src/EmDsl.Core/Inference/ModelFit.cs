@@ -1,4 +1,5 @@
 using EmDsl.Building;
+using EmDsl.Data;
 
 namespace EmDsl.Inference;
 
@@ -103,12 +104,30 @@ public abstract class ModelFit
         for (int b = 0; b < Compiled.Blocks.Length; b++)
         {
             var mine = Compiled.Blocks[b].Block;
-            if (ReferenceEquals(mine, block) ||
-                (mine.Name == block.Name && mine.Family.GetType() == block.Family.GetType() && mine.Columns.SequenceEqual(block.Columns)))
+            if (ReferenceEquals(mine, block) || ReferenceEquals(mine.Declaration, block) ||
+                (mine.Name == block.Name && mine.Family.GetType() == block.Family.GetType() && mine.SameColumns(block)))
                 return b;
         }
         throw new ArgumentException($"Block '{block.Name}' is not part of this model (its blocks: {string.Join(", ", Blocks.Select(x => x.Name))}).", nameof(block));
     }
+
+    /// <summary>
+    /// New data in the layout of the training data: for a model that reads columns by name, the columns of those names
+    /// moved to where the training data had them (the data itself when they are there already, or nothing is named).
+    /// </summary>
+    /// <exception cref="ArgumentException">The model reads columns by name and the data has no names or lacks one.</exception>
+    internal DataMatrix Align(DataMatrix data)
+    {
+        var model = Compiled.Model;
+        var references = model.Blocks.SelectMany(b => b.References().Select(r => (r.Index, r.Name, $"Block '{b.Name}'")))
+            .Concat(model.Gating?.References().Select(r => (r.Index, r.Name, "The gating")) ?? [])
+            .ToArray();
+        return ColumnNaming.Align(data, references, model.DataColumnNames);
+    }
+
+    /// <summary>The names of the first <paramref name="columns"/> training columns, for sampled data (null for a model declared by index).</summary>
+    private protected string[]? SampleColumnNames(int columns) =>
+        Compiled.Model.DataColumnNames is { } names && names.Count >= columns ? names.Take(columns).ToArray() : null;
 
     /// <summary>Objective log p(X | θ) + log p(θ) at the initial parameters and after every M-step.</summary>
     public IReadOnlyList<double> ObjectiveTrace => _trace;
