@@ -42,7 +42,7 @@ for w, c in List.zip (Fit.weights best) (Fit.parameters geyser best) do
 // The same model as a computation expression, with a weak prior on the weights and an optional prior on the
 // waiting times' variance: None is maximum likelihood.
 let waitingPrior: GaussianPrior option = None
-let waiting = Block.gaussianWith waitingPrior EmDsl.Building.Sharing.PerComponent "waiting" [ 1 ] Covariance.Diagonal
+let waiting = Block.gaussianWith waitingPrior Sharing.PerComponent "waiting" [ 1 ] Covariance.Diagonal
 let model = mixture 2 { observe waiting; weightPrior 1.1 }
 let fit = model |> Fit.runWith [ Seed 1 ] data
 printfn "\n%O\nwaiting-time means: %A" model (Fit.parameters waiting fit |> List.map (fun p -> p.Mean[0]))

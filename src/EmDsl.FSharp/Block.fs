@@ -4,6 +4,12 @@ open EmDsl.Building
 open EmDsl.Families
 open EmDsl.Families.Priors
 
+/// <summary>
+/// EmDsl.Building's <c>Sharing</c>, here so that <c>open EmDsl.FSharp</c> is enough to write <c>Sharing.Shared</c>
+/// (one parameter set for every state) and <c>Sharing.PerComponent</c> (one per state).
+/// </summary>
+type Sharing = EmDsl.Building.Sharing
+
 /// How a Gaussian block's covariance is parametrised across the K states (scikit-learn's covariance_type).
 [<RequireQualifiedAccess>]
 type Covariance =
