@@ -46,14 +46,15 @@ let ``Pipeline, computation expression and C# builder declare the same Gaussian 
         |> Mixture.build
     let expressed = mixture 2 { observe position; observe visits; weightPrior 1.1 }
     let listed = mixture 2 { observeAll [ position; visits ]; weightPrior 1.1 }
+    let pipedList = Mixture.create 2 |> Mixture.observeAll [ position; visits ] |> Mixture.weightPrior 1.1 |> Mixture.build
     let csharp = Mixture.WithComponents(2).Observe(position, visits).WithWeightPrior(1.1).Build()
-    for model in [ piped; expressed; listed ] do
+    for model in [ piped; expressed; listed; pipedList ] do
         Assert.Equal(string csharp, string model)
         Assert.Equal(csharp.FreeParameterCount, model.FreeParameterCount)
 
     let settings = [ Seed 4; Restarts 3; Tolerance 1e-9 ]
     let reference = csharp.Fit(data, FitOptions(Seed = 4, Restarts = 3, Tolerance = 1e-9))
-    for model in [ piped; expressed; listed ] do
+    for model in [ piped; expressed; listed; pipedList ] do
         let fit = model |> Fit.runWith settings data
         assertSameFit reference fit
         Assert.Equal<GaussianParameters list>(List.ofSeq (reference.Parameters position), Fit.parameters position fit)
