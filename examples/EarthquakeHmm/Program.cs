@@ -7,8 +7,8 @@
 using System.Globalization;
 using EmDsl.Building;
 using EmDsl.Data;
-using EmDsl.Examples.EarthquakeHmm;
 using EmDsl.Inference;
+using EmDsl.Plotting;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 var pngPath = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "earthquakes_hmm.png");
@@ -60,5 +60,8 @@ Console.WriteLine();
 Console.WriteLine($"Free energy: {f[0].Value:F4} after the first E-step, {f[^1].Value:F4} after the last; " +
                   $"lowest half-step change {Enumerable.Range(1, f.Count - 1).Min(i => f[i].Value - f[i - 1].Value):G3}");
 
-SeriesPlot.Draw(pngPath, years, data.GetColumn(0), path, order.Select(i => rates[i]).ToArray());
-Console.WriteLine($"Wrote {Path.GetFullPath(pngPath)}");
+var plot = HiddenMarkovPlots.Series(best, data, 0, years.Select(y => (double)y).ToArray(),
+    "Major earthquakes per year, 1900–2006: a 3-state Poisson HMM");
+plot.XLabel("year");
+plot.YLabel("earthquakes of magnitude ≥ 7");
+Console.WriteLine($"Wrote {PlotFiles.Save(plot, pngPath, 1000, 500)}");

@@ -1,16 +1,16 @@
 // Old Faithful: a two-component, full-covariance Gaussian mixture fitted with EmDsl's builder.
-// Prints the parameters, the objective trace and BIC, and draws the data, each component's 1σ and 2σ
-// ellipses and the objective trace into an SVG.
+// Prints the parameters, the objective trace and BIC, and draws (with EmDsl.Plotting) the data coloured by
+// component with each component's 1σ and 2σ ellipses, and the objective trace beside it (name_trace.png).
 //
-//   dotnet run --project examples/OldFaithful [-- output.svg]
+//   dotnet run --project examples/OldFaithful [-- output.png|output.svg]   (default: old_faithful.png in the temp folder)
 using System.Globalization;
 using EmDsl.Building;
 using EmDsl.Data;
-using EmDsl.Examples.OldFaithful;
 using EmDsl.Inference;
+using EmDsl.Plotting;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-var svgPath = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "old_faithful.svg");
+var plotPath = args.Length > 0 ? args[0] : Path.Combine(Path.GetTempPath(), "old_faithful.png");
 
 // 272 eruptions of the Old Faithful geyser: eruption length (minutes) and waiting time to the next (minutes).
 var data = DataMatrix.ReadCsv(Path.Combine(AppContext.BaseDirectory, "data", "old_faithful.csv"));
@@ -43,5 +43,10 @@ Console.WriteLine($"Log-likelihood {fit.LogLikelihood:F6}   free parameters {fit
                   $"BIC {fit.BayesianInformationCriterion:F4}   AIC {fit.AkaikeInformationCriterion:F4}");
 foreach (var e in fit.Diagnostics.Events) Console.WriteLine($"Diagnostics: {e}");
 
-File.WriteAllText(svgPath, SvgReport.Render(data, fit.Predict(data), components, fit.ObjectiveTrace));
-Console.WriteLine($"Wrote {Path.GetFullPath(svgPath)}");
+var scatter = MixturePlots.Scatter(fit, data, geyser, title: "Old Faithful: 2-component Gaussian mixture");
+scatter.XLabel("eruption length (min)");
+scatter.YLabel("waiting time to the next eruption (min)");
+Console.WriteLine($"Wrote {PlotFiles.Save(scatter, plotPath, 800, 600)}");
+var tracePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(plotPath))!,
+    Path.GetFileNameWithoutExtension(plotPath) + "_trace" + Path.GetExtension(plotPath));
+Console.WriteLine($"Wrote {PlotFiles.Save(FitPlots.ObjectiveTrace(fit, logGap: true), tracePath, 800, 500)}");

@@ -170,10 +170,13 @@ public sealed class FactorAnalysisFit
     /// <summary>Draws <paramref name="count"/> rows from the fitted model, reproducibly for a given seed.</summary>
     public DataMatrix Sample(int count, int seed = 0) => Result.Sample(count, seed).Data;
 
-    /// <inheritdoc />
+    /// <summary>
+    /// "Factor analysis with q factors on D columns", then the summary of <see cref="Result"/>: the mean, loadings
+    /// and noise variances in a table, the log-likelihood, iterations, status, BIC, AIC and diagnostics.
+    /// </summary>
     public override string ToString() =>
-        $"Factor analysis with {Parameters.Factors} factor{(Parameters.Factors == 1 ? "" : "s")} on {Parameters.Dimension} columns: " +
-        $"log-likelihood {LogLikelihood:G10}, {Result.Iterations} iterations ({Result.Status})";
+        $"Factor analysis with {Parameters.Factors} factor{(Parameters.Factors == 1 ? "" : "s")} on {Parameters.Dimension} columns" +
+        Environment.NewLine + Result;
 }
 
 /// <summary>
@@ -277,8 +280,10 @@ public sealed class MixtureOfFactorAnalysersFit
     /// <summary>Draws <paramref name="count"/> rows with their components, reproducibly for a given seed.</summary>
     public MixtureSample Sample(int count, int seed = 0) => Result.Sample(count, seed);
 
-    /// <inheritdoc />
-    public override string ToString() => $"Mixture of {Components.Count} factor analysers: " + Result;
+    /// <summary>"Mixture of K factor analysers (q factors each)", then the summary of <see cref="Result"/>.</summary>
+    public override string ToString() =>
+        $"Mixture of {Components.Count} factor analysers ({Components[0].Factors} factor{(Components[0].Factors == 1 ? "" : "s")} each)" +
+        Environment.NewLine + Result;
 }
 
 /// <summary>Factor scores of whole data sets through <see cref="FactorParameters.Scores"/>.</summary>

@@ -39,6 +39,6 @@ public sealed class FittedMixture<TParameters>
     /// <summary>Most probable component of every row.</summary>
     public int[] Predict(DataMatrix data) => Result.Predict(data);
 
-    /// <inheritdoc />
+    /// <summary>The summary of <see cref="Result"/>: the weights and each component's parameters in a table, the objective, status, BIC, AIC and diagnostics.</summary>
     public override string ToString() => Result.ToString();
 }

@@ -98,7 +98,7 @@ public sealed class MixtureModel : ILatentModel
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"Mixture of {Components} components" + (WeightPrior is null ? "" : $", weights ~ {WeightPrior}") +
+        $"Mixture of {Components} component{(Components == 1 ? "" : "s")}" + (WeightPrior is null ? "" : $", weights ~ {WeightPrior}") +
         (Gating is null ? "" : $", {Gating}") +
         string.Concat(Blocks.Select(b => Environment.NewLine + "  " + b));
 }

@@ -191,8 +191,10 @@ public sealed class HiddenMarkovFit : ModelFit
         return last;
     }
 
-    /// <inheritdoc />
-    public override string ToString() =>
-        $"{States}-state hidden Markov fit: objective {Objective:G10} after {Iterations} iterations ({StatusText(Status)}), " +
-        $"initial [{string.Join(", ", InitialProbabilities.Select(w => w.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}]";
+    /// <summary>
+    /// A summary in the manner of R's <c>print</c>: the model's declaration, the initial distribution, the transition
+    /// matrix and each emission block's parameters in tables (columns: states), then the log-likelihood, log prior,
+    /// objective, iterations, status, free parameters, BIC, AIC and the diagnostics. Culture-invariant.
+    /// </summary>
+    public override string ToString() => FitSummary.Of(this);
 }

@@ -134,8 +134,10 @@ public sealed class MixtureFit : ModelFit
         return new MixtureSample(DataMatrix.Wrap(rows, count, columns, SampleColumnNames(columns)), labels);
     }
 
-    /// <inheritdoc />
-    public override string ToString() =>
-        $"{Model.Components}-component mixture fit: objective {Objective:G10} after {Iterations} iterations ({StatusText(Status)}), " +
-        $"weights [{string.Join(", ", Weights.Select(w => w.ToString("G4")))}]";
+    /// <summary>
+    /// A summary in the manner of R's <c>print</c>: the model's declaration, the weights and each block's parameters
+    /// in tables (rows: parameters, columns: components), then the log-likelihood, log prior, objective, iterations,
+    /// status, free parameters, BIC, AIC and the diagnostics. Culture-invariant.
+    /// </summary>
+    public override string ToString() => FitSummary.Of(this);
 }

@@ -172,14 +172,6 @@ public abstract class ModelFit
 
     /// <summary>AIC on the training data: −2 log p(X | θ) + 2p. Lower is better.</summary>
     public double AkaikeInformationCriterion => -2 * LogLikelihood + 2 * FreeParameterCount;
-
-    /// <summary>"converged", "stopped at the iteration limit" or "stalled".</summary>
-    private protected static string StatusText(FitStatus status) => status switch
-    {
-        FitStatus.Converged => "converged",
-        FitStatus.IterationLimit => "stopped at the iteration limit",
-        _ => "stalled",
-    };
 }
 
 /// <summary>What the EM engine returns for the best run of a fit.</summary>

@@ -19,8 +19,8 @@ internal static class CSharpSnippetSession
     public static readonly string[] ImplicitUsings =
         ["System", "System.Collections.Generic", "System.IO", "System.Linq", "System.Net.Http", "System.Threading", "System.Threading.Tasks"];
 
-    /// <summary>The references of a reader's project: the .NET runtime, EmDsl.Core, EmDsl.Models, EmDsl.Testing and
-    /// FsCheck (which README's testing snippet uses, with the FSharp.Core it needs) — nothing else the test host loads.</summary>
+    /// <summary>The references of a reader's project: the .NET runtime, EmDsl.Core, EmDsl.Models, EmDsl.Testing,
+    /// EmDsl.Plotting with ScottPlot, and FsCheck (which README's testing snippet uses, with the FSharp.Core it needs) — nothing else the test host loads.</summary>
     public static ScriptOptions Options { get; } = CreateOptions();
 
     private static ScriptOptions CreateOptions()
@@ -32,6 +32,7 @@ internal static class CSharpSnippetSession
         {
             typeof(EmDsl.Data.DataMatrix), typeof(EmDsl.Models.GaussianMixture), typeof(EmDsl.Testing.EmProperties),
             typeof(FsCheck.Fluent.Prop), typeof(Microsoft.FSharp.Core.FSharpFunc<,>),
+            typeof(EmDsl.Plotting.PlotFiles), typeof(ScottPlot.Plot),
         }.Select(t => t.Assembly.Location);
         var references = platform.Concat(libraries).Distinct().Select(p => MetadataReference.CreateFromFile(p));
         return ScriptOptions.Default
