@@ -2,6 +2,7 @@ using System.CommandLine;
 using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Inference;
+using EmDsl.Plotting;
 using Spectre.Console;
 
 namespace EmDsl.Cli;
@@ -52,11 +53,12 @@ public static class Program
         public readonly Option<int> Restarts = new("--restarts") { Description = "EM runs from different starts; the best is kept.", DefaultValueFactory = _ => 3 };
         public readonly Option<int> MaxIterations = new("--max-iterations") { Description = "Iteration limit per run.", DefaultValueFactory = _ => 500 };
         public readonly Option<double> Tolerance = new("--tolerance") { Description = "Stop when the objective changes by less than this (relative).", DefaultValueFactory = _ => 1e-6 };
+        public readonly Option<FileInfo?> Plot = new("--plot") { Description = "Draw the result into this .png or .svg file." };
 
         public void AddTo(Command c)
         {
             c.Arguments.Add(File);
-            foreach (var o in new Option[] { NoHeader, Separator, Model, Columns, Blocks, Covariance, Hmm, Seed, Restarts, MaxIterations, Tolerance }) c.Options.Add(o);
+            foreach (var o in new Option[] { NoHeader, Separator, Model, Columns, Blocks, Covariance, Hmm, Seed, Restarts, MaxIterations, Tolerance, Plot }) c.Options.Add(o);
         }
 
         public DataMatrix Read(ParseResult r)
@@ -93,12 +95,14 @@ public static class Program
         command.Options.Add(k);
         command.SetAction(r => Guard(() =>
         {
+            if (r.GetValue(data.Plot) is { } early) Drawing.Check(early.FullName);
             var matrix = data.Read(r);
             var spec = data.Spec(r, matrix);
             int components = r.GetValue(k);
             if (components < 1) throw new UsageException($"--components {components}: must be at least 1");
             var fit = Fitting.Fit(spec, matrix, components, data.Options(r), null);
             Summary.Print(fit, matrix, r.GetValue(data.File)!.Name);
+            if (r.GetValue(data.Plot) is { } plot) Drawing.Fit(fit, matrix, plot.FullName);
             return 0;
         }));
         return command;
@@ -117,6 +121,7 @@ public static class Program
         command.Options.Add(types);
         command.SetAction(r => Guard(() =>
         {
+            if (r.GetValue(data.Plot) is { } early) Drawing.Check(early.FullName);
             var matrix = data.Read(r);
             var spec = data.Spec(r, matrix);
             int n = r.GetValue(maxK);
@@ -144,6 +149,7 @@ public static class Program
                     }
                 }
             Selection.Print(rows, matrix, r.GetValue(data.File)!.Name);
+            if (r.GetValue(data.Plot) is { } plot) Drawing.Bic(rows, plot.FullName);
             return rows.Any(x => x.Fit is not null) ? 0 : 1;
         }));
         return command;
@@ -191,5 +197,42 @@ internal static class Fitting
         {
             if (_shown) Console.Error.Write("\r" + new string(' ', 72) + "\r");
         }
+    }
+}
+
+/// <summary><c>--plot</c>: a mixture's first two columns coloured by component (with ellipses for Gaussian blocks), an
+/// HMM's first column coloured by decoded state, or <c>select</c>'s BIC curves.</summary>
+internal static class Drawing
+{
+    public static void Check(string path)
+    {
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext is not ".png" and not ".svg") throw new UsageException($"--plot {path}: the file must end in .png or .svg");
+    }
+
+    public static void Fit(ModelFit fit, DataMatrix data, string path)
+    {
+        Check(path);
+        ScottPlot.Plot plot;
+        if (fit is HiddenMarkovFit chain) plot = HiddenMarkovPlots.Series(chain, data, fit.Blocks[0].Columns[0]);
+        else
+        {
+            var mixture = (MixtureFit)fit;
+            var columns = fit.Blocks.SelectMany(b => b.Columns).ToArray();
+            var gaussian = fit.Blocks.FirstOrDefault(b => b.Family is EmDsl.Families.GaussianFamily && b.Columns.Count >= 2);
+            plot = gaussian is not null ? MixturePlots.Scatter(mixture, data, gaussian)
+                : columns.Length >= 2 ? MixturePlots.Scatter(mixture, data, columns[0], columns[1], ellipses: false)
+                : FitPlots.ObjectiveTrace(fit);
+        }
+        Console.WriteLine($"plot: {PlotFiles.Save(plot, path)}");
+    }
+
+    public static void Bic(IReadOnlyList<Selection.Row> rows, string path)
+    {
+        Check(path);
+        var best = rows.Where(r => r.Fit is not null).GroupBy(r => r.Covariance).OrderBy(g => g.Min(r => r.Fit!.BayesianInformationCriterion)).First();
+        var plot = FitPlots.BicCurve(best.Select(r => (r.Components, r.Fit!.BayesianInformationCriterion)),
+            title: best.Key is { } c ? $"BIC, {c.ToString().ToLowerInvariant()} covariance" : "BIC");
+        Console.WriteLine($"plot: {PlotFiles.Save(plot, path)}");
     }
 }

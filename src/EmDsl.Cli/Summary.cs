@@ -24,13 +24,13 @@ internal static class Summary
 
         var head = new Table().Border(TableBorder.Simple);
         head.AddColumn("");
-        for (int j = 0; j < k; j++) head.AddColumn(new TableColumn($"{(hmm ? "state" : "component")} {j + 1}").RightAligned());
+        for (int j = 0; j < k; j++) head.AddColumn(new TableColumn($"{(hmm ? "state" : "component")} {j}").RightAligned());
         if (fit is MixtureFit mixture) Row(head, "weight", mixture.Weights);
         if (fit is HiddenMarkovFit chain)
         {
             Row(head, "initial", chain.InitialProbabilities);
             var a = chain.TransitionMatrix;
-            for (int i = 0; i < k; i++) Row(head, $"P(→ | {i + 1})", Enumerable.Range(0, k).Select(j => a[i, j]).ToArray());
+            for (int i = 0; i < k; i++) Row(head, $"P(→ | {i})", Enumerable.Range(0, k).Select(j => a[i, j]).ToArray());
         }
         foreach (var block in fit.Blocks) AddBlock(head, fit, block, data);
         console.Write(head);

@@ -81,7 +81,11 @@ public static class MixturePlots
     /// <exception cref="ArgumentOutOfRangeException">The block has no dimension <paramref name="x"/> or <paramref name="y"/>.</exception>
     public static Plot Scatter(MixtureFit fit, DataMatrix data, Block block, int x = 0, int y = 1, bool ellipses = true, string? title = null)
     {
+        ArgumentNullException.ThrowIfNull(fit);
         ArgumentNullException.ThrowIfNull(block);
+        // The fit's copy of the block: a block declared by column names has its indices only there.
+        block = fit.Blocks.FirstOrDefault(b => b.Name == block.Name)
+                ?? throw new ArgumentException($"The fit's model has no block '{block.Name}'; its blocks are {string.Join(", ", fit.Blocks.Select(b => $"'{b.Name}'"))}.", nameof(block));
         if (x < 0 || x >= block.Columns.Count)
             throw new ArgumentOutOfRangeException(nameof(x), x, $"Block '{block.Name}' reads {block.Columns.Count} column(s); x must be 0…{block.Columns.Count - 1}.");
         if (y < 0 || y >= block.Columns.Count)

@@ -52,7 +52,7 @@ public class ToolTests
         Assert.True(r.ExitCode == 0, r.Error);
         // The two-component full-covariance optimum (scikit-learn and mclust agree on it): log L = −1130.264.
         Assert.Contains("-1130.26", r.Out);
-        foreach (var s in new[] { "weight", "mean eruptions", "mean waiting", "sd waiting", "corr eruptions,waiting", "BIC", "Converged", "component 2" })
+        foreach (var s in new[] { "weight", "mean eruptions", "mean waiting", "sd waiting", "corr eruptions,waiting", "BIC", "Converged", "component 1" })
             Assert.Contains(s, r.Out);
         Assert.Equal("", r.Error);
     }
@@ -94,6 +94,32 @@ public class ToolTests
         var r = Run("fit", Data("old_faithful.csv"), "-c", "eruptions,wait");
         OneLineError(r, 2, "'wait'", "eruptions, waiting");
     }
+
+    [Theory]
+    [InlineData("fit", "-k", "3")]
+    [InlineData("select", "-K", "3")]
+    public void PlotsAreWrittenAsPngOrSvg(string command, string option, string value)
+    {
+        foreach (var ext in new[] { ".png", ".svg" })
+        {
+            var path = Path.Combine(Path.GetTempPath(), $"emdsl-plot-{Guid.NewGuid():N}{ext}");
+            try
+            {
+                var r = Run(command, Data("old_faithful.csv"), option, value, "--plot", path);
+                Assert.True(r.ExitCode == 0, r.Error);
+                Assert.Contains($"plot: {path}", r.Out);
+                var bytes = File.ReadAllBytes(path);
+                Assert.True(bytes.Length > 2000, $"{path} has only {bytes.Length} bytes");
+                if (ext == ".png") Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+                else Assert.Contains("<svg", System.Text.Encoding.UTF8.GetString(bytes));
+            }
+            finally { File.Delete(path); }
+        }
+    }
+
+    [Fact]
+    public void APlotOfAnUnknownFormatIsRefusedBeforeFitting() =>
+        OneLineError(Run("fit", Data("old_faithful.csv"), "--plot", "out.pdf"), 2, "out.pdf", ".png or .svg");
 
     [Fact]
     public void AMissingFileIsOneLine() => OneLineError(Run("fit", "/no/such/file.csv"), 2, "/no/such/file.csv", "no such file");
