@@ -11,21 +11,15 @@ rm -rf "$feed" "$work/app" "$work/tool" "$work/nuget-cache"
 export NUGET_PACKAGES="$work/nuget-cache"   # a clean cache, so the packages come from the feed and not an old copy
 
 dotnet pack "$repo/EmDsl.sln" -c Release -o "$feed" --nologo -v quiet
-for p in EmDsl.Core EmDsl.Models EmDsl.Testing EmDsl.Cli; do
+for p in EmDsl.Core EmDsl.Models EmDsl.Testing EmDsl.Plotting EmDsl.FSharp EmDsl.Cli; do
   test -s "$feed/$p.$version.nupkg" || { echo "missing package $p $version"; exit 1; }
   test -s "$feed/$p.$version.snupkg" || { echo "missing symbols of $p $version"; exit 1; }
   for f in README.md LICENSE; do
     unzip -l "$feed/$p.$version.nupkg" | grep -q " $f\$" || { echo "$p has no $f"; exit 1; }
   done
 done
-for p in EmDsl.Core EmDsl.Models EmDsl.Testing; do
+for p in EmDsl.Core EmDsl.Models EmDsl.Testing EmDsl.Plotting EmDsl.FSharp; do
   unzip -l "$feed/$p.$version.nupkg" | grep -q "lib/net10.0/$p.xml" || { echo "$p has no XML docs"; exit 1; }
-done
-for p in EmDsl.FSharp; do   # packed when the project exists
-  if [ -d "$repo/src/$p" ]; then
-    test -s "$feed/$p.$version.nupkg" || { echo "missing package $p $version"; exit 1; }
-    unzip -l "$feed/$p.$version.nupkg" | grep -q "lib/net10.0/$p.xml" || { echo "$p has no XML docs"; exit 1; }
-  fi
 done
 
 # A fresh C# console project, restored from the feed (and the machine's usual source for MathNet and the rest).
