@@ -116,13 +116,12 @@ internal sealed class JsonCursor(string? file, JsonNode? node, string path)
     /// <summary>A rows × columns matrix written as an array of rows.</summary>
     public double[,] Matrix(int rows, int columns)
     {
-        var items = Items(rows, "rows");
+        // Every row is read (and its length checked) before the matrix is allocated, so a file cannot make the
+        // loader allocate more than it holds.
+        var values = Items(rows, "rows").Select(r => r.Numbers(columns, "columns")).ToArray();
         var m = new double[rows, columns];
         for (int i = 0; i < rows; i++)
-        {
-            var row = items[i].Numbers(columns, "columns");
-            for (int j = 0; j < columns; j++) m[i, j] = row[j];
-        }
+            for (int j = 0; j < columns; j++) m[i, j] = values[i][j];
         return m;
     }
 

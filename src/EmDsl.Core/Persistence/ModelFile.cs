@@ -29,7 +29,9 @@ namespace EmDsl.Persistence;
 /// </code>
 /// Block types: "gaussian", "bernoulli", "categorical", "poisson", "exponential", "gamma", "beta", "dirichlet",
 /// "von-mises", "negative-binomial", "factor", "linear-regression", "logistic-regression", "poisson-regression" and
-/// "declared" (a family of your own, saved by name, dimension and statistic count). Numbers are written in their
+/// "declared" (a family of your own, saved by name, dimension and statistic count; its parameter records are written
+/// when it is a <see cref="DeclaredFamily"/>, and for another subclass of <see cref="ExponentialFamily{TParameters}"/>
+/// rebuilt on load from the exact natural parameters with its <c>FromNatural</c>, which is how EM made them). Numbers are written in their
 /// shortest round-trip form, so every double reads back to the same bits; trace values that are not finite are the
 /// strings "NaN", "Infinity" and "-Infinity". Where both "parameters" and "natural" are written they must agree (to
 /// 1e-6 relative): the parameters are what you read, the natural ones what makes predictions bit-identical.

@@ -22,7 +22,7 @@ internal static class ModelFileReader
     public static ModelFit Read(string text, string? file, ExponentialFamily[]? families)
     {
         JsonNode? node;
-        try { node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }); }
+        try { node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false }); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
             throw new ModelFileException(file, "$", $"not valid JSON (truncated or corrupted?): {e.Message}", e);
@@ -46,6 +46,7 @@ internal static class ModelFileReader
     private static MixtureFit ReadMixture(JsonCursor model, JsonCursor fit, ExponentialFamily[] families)
     {
         int k = model["components"].Int(1, 1 << 20);
+        fit["weights"].Items(k, "weights (one per component)"); // K is checked against the data before anything K-sized is made
         var blocks = ReadBlocks(model["blocks"], k, families);
         var builder = Mixture.WithComponents(k);
         builder = model["blocks"].Check(() => builder.Observe(blocks));
@@ -97,6 +98,7 @@ internal static class ModelFileReader
     private static HiddenMarkovFit ReadHiddenMarkov(JsonCursor model, JsonCursor fit, ExponentialFamily[] families)
     {
         int k = model["states"].Int(1, 1 << 16);
+        fit["initial"].Items(k, "initial probabilities (one per state)"); // K is checked against the data before anything K × K is made
         var blocks = ReadBlocks(model["blocks"], k, families);
         var builder = HiddenMarkov.WithStates(k);
         builder = model["blocks"].Check(() => builder.Observe(blocks));

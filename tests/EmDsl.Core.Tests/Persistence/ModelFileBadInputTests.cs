@@ -166,6 +166,23 @@ public sealed class ModelFileBadInputTests
     }
 
     [Fact]
+    public void DuplicateField()
+    {
+        var json = Get("Gaussian Full").Fit.ToJson();
+        var e = RefusedText(json.Replace("\"version\": 1,", "\"version\": 1,\n  \"version\": 1,"));
+        Assert.Equal("$", e.JsonPath);
+    }
+
+    [Fact]
+    public void AHugeDeclaredSizeWithoutTheDataIsRefusedWithoutAllocatingIt()
+    {
+        var doc = Document("hidden Markov");
+        doc["model"]!["states"] = 60000;
+        var e = Refused(doc);
+        Assert.StartsWith("$.", e.JsonPath);
+    }
+
+    [Fact]
     public void ATextWithoutAFileIsNamedAsJson()
     {
         var e = Assert.Throws<ModelFileException>(() => ModelFile.FromJson("{"));
