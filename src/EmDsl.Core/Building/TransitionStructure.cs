@@ -55,6 +55,15 @@ public sealed class TransitionStructure
     /// <summary>Whether every transition and initial state is allowed.</summary>
     public bool IsFull => _allowed is null && _maxJump < 0;
 
+    /// <summary>The largest forward jump of a left-to-right chain (−1 otherwise); model files save it.</summary>
+    internal int MaxJump => _maxJump;
+
+    /// <summary>The mask of a mask structure (null otherwise), not copied.</summary>
+    internal bool[,]? AllowedMask => _allowed;
+
+    /// <summary>The allowed initial states of a mask structure (null: all), not copied.</summary>
+    internal bool[]? InitialMask => _initial;
+
     /// <summary>Whether this is a <see cref="LeftToRight"/> chain (its default start segments each sequence uniformly).</summary>
     public bool IsLeftToRight => _allowed is null && _maxJump > 0;
 

@@ -149,7 +149,7 @@ public sealed class BernoulliFamily : ExponentialFamily<BernoulliParameters>
                 double s = 0;
                 for (int d = 0; d < Dimension; d++) s += prior.LogDensity(SpecialFunctions.Logistic(eta[d]));
                 return s;
-            }, prior.ToString());
+            }, prior.ToString()) { Source = prior };
     }
 
     // ---- sampling ----

@@ -216,7 +216,7 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
             var full = new double[Categories];
             eta.Slice(0, Categories - 1).CopyTo(full);
             return prior.LogDensity(LogSpace.Softmax(full));
-        }, prior.ToString());
+        }, prior.ToString()) { Source = prior };
     }
 
     // ---- sampling ----

@@ -138,7 +138,7 @@ public sealed class ExponentialDistributionFamily : ExponentialFamily<Exponentia
                 double s = 0;
                 for (int d = 0; d < Dimension; d++) s += prior.LogDensity(-eta[d]);
                 return s;
-            }, prior.ToString());
+            }, prior.ToString()) { Source = prior };
     }
 
     // ---- sampling ----

@@ -172,7 +172,7 @@ public sealed class NegativeBinomialFamily : ExponentialFamily<NegativeBinomialP
                 double s = 0;
                 for (int d = 0; d < Dimension; d++) s += prior.LogDensity(Math.Exp(eta[d]));
                 return s;
-            }, prior.ToString());
+            }, prior.ToString()) { Source = prior };
     }
 
     // ---- sampling ----

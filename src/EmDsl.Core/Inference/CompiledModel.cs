@@ -99,6 +99,9 @@ internal sealed class CompiledModel
         return new CompiledModel(model, latent, runtimes);
     }
 
+    /// <summary>A compiled model from runtimes made without training data (a loaded model file's).</summary>
+    internal static CompiledModel Restore(ILatentModel model, LatentRuntime latent, BlockRuntime[] blocks) => new(model, latent, blocks);
+
     /// <summary>Checks that new data (for prediction) has the columns and support the model needs.</summary>
     public void Validate(DataMatrix data)
     {

@@ -31,6 +31,26 @@ internal sealed class CovariateFrame
 
     public int CovariateCount => _columns.Length;
 
+    /// <summary>m: the training means of the covariates (zeros without an intercept), not copied.</summary>
+    internal double[] Means => _mean;
+
+    /// <summary>s: the training scales of the covariates, not copied.</summary>
+    internal double[] Scales => _scale;
+
+    /// <summary>A frame from saved means and scales (a model file's), which must be finite, with scales &gt; 0.</summary>
+    internal static CovariateFrame Restore(IReadOnlyList<int> columns, bool intercept, double[] mean, double[] scale)
+    {
+        if (mean.Length != columns.Count || scale.Length != columns.Count)
+            throw new ArgumentException($"A covariate frame of {columns.Count} covariates needs {columns.Count} means and scales, not {mean.Length} and {scale.Length}.");
+        for (int j = 0; j < columns.Count; j++)
+        {
+            if (!double.IsFinite(mean[j])) throw new ArgumentException($"The mean of covariate {j} is {mean[j]}; it must be finite.");
+            if (!(scale[j] > 0) || !double.IsFinite(scale[j])) throw new ArgumentException($"The scale of covariate {j} is {scale[j]}; it must be finite and > 0.");
+            if (!intercept && mean[j] != 0) throw new ArgumentException($"Without an intercept the frame is not centred, but covariate {j} has mean {mean[j]}.");
+        }
+        return new CovariateFrame(columns.ToArray(), intercept, (double[])mean.Clone(), (double[])scale.Clone());
+    }
+
     /// <summary>
     /// The frame of <paramref name="columns"/> on the training data, checking that the design has full column
     /// rank (no covariate is constant alongside an intercept, or a linear combination of the others).

@@ -50,6 +50,32 @@ internal sealed class RegressionRuntime<TParameters> : BlockRuntime<TParameters>
         _logBase = block.Kind == RegressionKind.Linear ? Family.LogBaseMeasure([0.0]) : 0;
     }
 
+    /// <summary>
+    /// A runtime for a loaded model: the frame saved with it and no training rows, so it evaluates and converts
+    /// parameters but cannot take an M-step.
+    /// </summary>
+    internal RegressionRuntime(RegressionBlock<TParameters> block, int components, CovariateFrame frame) : base(block, components)
+    {
+        _block = block;
+        _who = $"Block '{block.Name}'";
+        _frame = frame;
+        _p = _frame.Size;
+        _width = _p + (block.Kind == RegressionKind.Linear ? 1 : 0);
+        _z = [];
+        _y = [];
+        _precisions = block.Prior is null ? new double[_p] : _frame.FramePrecisions(block.Prior.Precision);
+        _logBase = block.Kind == RegressionKind.Linear ? Family.LogBaseMeasure([0.0]) : 0;
+    }
+
+    /// <summary>The covariate frame (saved in model files).</summary>
+    internal CovariateFrame Frame => _frame;
+
+    /// <summary>Values per state in <see cref="BlockState.Natural"/>: P coefficients, plus σ² for the linear kind.</summary>
+    internal int Width => _width;
+
+    /// <summary>The usual parameters of frame coefficients (one state's row), as the M-step makes them.</summary>
+    internal TParameters UsualOf(ReadOnlySpan<double> row) => ToUsual(row);
+
     private RegressionKind Kind => _block.Kind;
 
     public override int StatisticCount => 0;

@@ -81,6 +81,9 @@ public sealed class ConjugatePrior
     /// <summary>The family a <see cref="NaturalKernel"/> prior was built for (null for other priors); blocks check it.</summary>
     internal ExponentialFamily? Family { get; private init; }
 
+    /// <summary>The familiar prior (a <see cref="BetaPrior"/>, <see cref="GammaPrior"/> or <see cref="DirichletPrior"/>) a family's <c>Conjugate</c> made this from, or null; model files save it.</summary>
+    internal object? Source { get; init; }
+
     /// <summary>φ: the pseudo-observations, a sum of sufficient statistics (length S).</summary>
     public IReadOnlyList<double> PseudoObservations => _phi;
 

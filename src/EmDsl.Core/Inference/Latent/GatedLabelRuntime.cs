@@ -39,6 +39,19 @@ internal sealed class GatedLabelRuntime : LatentRuntime
         _precisions = gating.Prior is null ? new double[_frame.Size] : _frame.FramePrecisions(gating.Prior.Precision);
     }
 
+    /// <summary>A runtime for a loaded model: the saved frame and no training rows (it evaluates, but cannot take an M-step).</summary>
+    internal GatedLabelRuntime(Gating gating, int components, CovariateFrame frame) : base(components)
+    {
+        _gating = gating;
+        _frame = frame;
+        _z = [];
+        _sampleWeights = null;
+        _precisions = gating.Prior is null ? new double[_frame.Size] : _frame.FramePrecisions(gating.Prior.Precision);
+    }
+
+    /// <summary>The covariate frame (saved in model files).</summary>
+    internal CovariateFrame Frame => _frame;
+
     private int Components => States;
 
     public override string Name => "gating";
