@@ -2,6 +2,7 @@ using System.CommandLine;
 using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Inference;
+using EmDsl.Persistence;
 using EmDsl.Plotting;
 using Spectre.Console;
 
@@ -19,6 +20,8 @@ public static class Program
         var root = new RootCommand("emdsl — fit latent-variable models by Expectation–Maximization (EmDsl).");
         root.Subcommands.Add(FitCommand());
         root.Subcommands.Add(SelectCommand());
+        root.Subcommands.Add(PredictCommand());
+        root.Subcommands.Add(SampleCommand());
         try
         {
             return root.Parse(args).Invoke();
@@ -54,11 +57,12 @@ public static class Program
         public readonly Option<int> MaxIterations = new("--max-iterations") { Description = "Iteration limit per run.", DefaultValueFactory = _ => 500 };
         public readonly Option<double> Tolerance = new("--tolerance") { Description = "Stop when the objective changes by less than this (relative).", DefaultValueFactory = _ => 1e-6 };
         public readonly Option<FileInfo?> Plot = new("--plot") { Description = "Draw the result into this .png or .svg file." };
+        public readonly Option<FileInfo?> Save = new("--save") { Description = "Save the fitted model (the best one for select) to this JSON file." };
 
         public void AddTo(Command c)
         {
             c.Arguments.Add(File);
-            foreach (var o in new Option[] { NoHeader, Separator, Model, Columns, Blocks, Covariance, Hmm, Seed, Restarts, MaxIterations, Tolerance, Plot }) c.Options.Add(o);
+            foreach (var o in new Option[] { NoHeader, Separator, Model, Columns, Blocks, Covariance, Hmm, Seed, Restarts, MaxIterations, Tolerance, Plot, Save }) c.Options.Add(o);
         }
 
         public DataMatrix Read(ParseResult r)
@@ -103,6 +107,7 @@ public static class Program
             var fit = Fitting.Fit(spec, matrix, components, data.Options(r), null);
             Summary.Print(fit, matrix, r.GetValue(data.File)!.Name);
             if (r.GetValue(data.Plot) is { } plot) Drawing.Fit(fit, matrix, plot.FullName);
+            if (r.GetValue(data.Save) is { } save) { fit.Save(save.FullName); Console.WriteLine($"saved: {save.FullName}"); }
             return 0;
         }));
         return command;
@@ -150,7 +155,102 @@ public static class Program
                 }
             Selection.Print(rows, matrix, r.GetValue(data.File)!.Name);
             if (r.GetValue(data.Plot) is { } plot) Drawing.Bic(rows, plot.FullName);
+            if (r.GetValue(data.Save) is { } save && rows.Where(x => x.Fit is not null).MinBy(x => x.Fit!.BayesianInformationCriterion) is { } bestRow)
+            {
+                bestRow.Fit!.Save(save.FullName);
+                Console.WriteLine($"saved: {save.FullName}");
+            }
             return rows.Any(x => x.Fit is not null) ? 0 : 1;
+        }));
+        return command;
+    }
+
+    // ---------------------------------------------------------------- predict and sample
+
+    private static ModelFit LoadModel(FileInfo file)
+    {
+        if (!file.Exists) throw new UsageException($"{file.FullName}: no such file");
+        return ModelFile.Load(file.FullName);
+    }
+
+    private static TextWriter Output(FileInfo? file) => file is null ? Console.Out : new StreamWriter(file.FullName);
+
+    private static Command PredictCommand()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "A model saved by emdsl fit --save (or ModelFit.Save)." };
+        var data = new DataOptions();
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write the CSV here instead of standard output." };
+        var command = new Command("predict", "Label each row of a CSV with its most probable component (or decoded state) and the posterior probabilities.");
+        command.Arguments.Add(model);
+        command.Arguments.Add(data.File);
+        command.Options.Add(data.NoHeader);
+        command.Options.Add(data.Separator);
+        command.Options.Add(output);
+        command.SetAction(r => Guard(() =>
+        {
+            var fit = LoadModel(r.GetValue(model)!);
+            var matrix = data.Read(r);
+            int[] labels;
+            double[,] probabilities;
+            if (fit is HiddenMarkovFit chain)
+            {
+                labels = chain.Decode(matrix);
+                probabilities = chain.PosteriorMarginals(matrix);
+            }
+            else
+            {
+                var mixture = (MixtureFit)fit;
+                probabilities = mixture.PredictProba(matrix);
+                labels = mixture.Predict(matrix);
+            }
+            using var writer = Output(r.GetValue(output));
+            string label = fit is HiddenMarkovFit ? "state" : "component";
+            writer.WriteLine(string.Join(",", new[] { label }.Concat(Enumerable.Range(0, fit.States).Select(k => $"p{k}"))));
+            for (int i = 0; i < labels.Length; i++)
+                writer.WriteLine(string.Join(",", new[] { labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture) }
+                    .Concat(Enumerable.Range(0, fit.States).Select(k => probabilities[i, k].ToString("R", System.Globalization.CultureInfo.InvariantCulture)))));
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command SampleCommand()
+    {
+        var model = new Argument<FileInfo>("model") { Description = "A model saved by emdsl fit --save (or ModelFit.Save)." };
+        var count = new Option<int>("--count", "-n") { Description = "Rows (or steps of one sequence) to draw.", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write the CSV here instead of standard output." };
+        var command = new Command("sample", "Draw rows from a saved model: the columns it reads, then the component (or state) that drew each row.");
+        command.Arguments.Add(model);
+        command.Options.Add(count);
+        command.Options.Add(seed);
+        command.Options.Add(output);
+        command.SetAction(r => Guard(() =>
+        {
+            var fit = LoadModel(r.GetValue(model)!);
+            int n = r.GetValue(count);
+            if (n < 1) throw new UsageException($"--count {n}: must be at least 1");
+            DataMatrix drawn;
+            IReadOnlyList<int> states;
+            if (fit is HiddenMarkovFit chain)
+            {
+                var s = chain.Sample(n, r.GetValue(seed));
+                (drawn, states) = (s.Data.Data, s.States[0]);
+            }
+            else
+            {
+                var s = ((MixtureFit)fit).Sample(n, r.GetValue(seed));
+                (drawn, states) = (s.Data, s.Components);
+            }
+            using var writer = Output(r.GetValue(output));
+            // Only the columns the model reads (others are not modelled, so nothing is drawn for them).
+            var read = fit.Blocks.SelectMany(b => b.Columns.Concat(b.Covariates)).Distinct().Order().ToArray();
+            var names = read.Select(c => drawn.ColumnNames is { } cn ? cn[c] : $"x{c + 1}");
+            writer.WriteLine(string.Join(",", names.Append(fit is HiddenMarkovFit ? "state" : "component")));
+            for (int i = 0; i < drawn.Rows; i++)
+                writer.WriteLine(string.Join(",", read.Select(c => drawn[i, c].ToString("R", System.Globalization.CultureInfo.InvariantCulture))
+                    .Append(states[i].ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            return 0;
         }));
         return command;
     }

@@ -122,6 +122,48 @@ public class ToolTests
         OneLineError(Run("fit", Data("old_faithful.csv"), "--plot", "out.pdf"), 2, "out.pdf", ".png or .svg");
 
     [Fact]
+    public void SavedModelsPredictAndSample()
+    {
+        var dir = Directory.CreateTempSubdirectory("emdsl-cli-");
+        try
+        {
+            string model = Path.Combine(dir.FullName, "of.json"), labels = Path.Combine(dir.FullName, "labels.csv");
+            var fit = Run("fit", Data("old_faithful.csv"), "-k", "2", "--seed", "1", "--save", model);
+            Assert.True(fit.ExitCode == 0, fit.Error);
+            Assert.Contains("\"format\": \"emdsl-model\"", File.ReadAllText(model));
+            var predict = Run("predict", model, Data("old_faithful.csv"), "-o", labels);
+            Assert.True(predict.ExitCode == 0, predict.Error);
+            var lines = File.ReadAllLines(labels);
+            Assert.Equal("component,p0,p1", lines[0]);
+            Assert.Equal(273, lines.Length);
+            foreach (var line in lines.Skip(1))
+            {
+                var cells = line.Split(',');
+                double p0 = double.Parse(cells[1], System.Globalization.CultureInfo.InvariantCulture), p1 = double.Parse(cells[2], System.Globalization.CultureInfo.InvariantCulture);
+                Assert.Equal(1.0, p0 + p1, 12);
+                Assert.Equal(p0 >= p1 ? "0" : "1", cells[0]);
+            }
+            var sample = Run("sample", model, "-n", "5", "--seed", "3");
+            Assert.True(sample.ExitCode == 0, sample.Error);
+            var rows = sample.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(6, rows.Length);
+            Assert.Equal(3, rows[1].Split(',').Length);
+            Assert.Equal(sample.Out, Run("sample", model, "-n", "5", "--seed", "3").Out);
+
+            var hmm = Path.Combine(dir.FullName, "eq.json");
+            Assert.Equal(0, Run("fit", Data("earthquakes.csv"), "--hmm", "-m", "poisson", "-c", "count", "-k", "2", "--save", hmm).ExitCode);
+            var decoded = Run("predict", hmm, Data("earthquakes.csv"));
+            Assert.True(decoded.ExitCode == 0, decoded.Error);
+            Assert.StartsWith("state,p0,p1", decoded.Out);
+            Assert.Equal("x2,state", Run("sample", hmm, "-n", "4").Out.Split('\n')[0]); // the model reads column 2 only
+
+            File.WriteAllText(model, File.ReadAllText(model)[..200]);
+            OneLineError(Run("predict", model, Data("old_faithful.csv")), 1, model);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void AMissingFileIsOneLine() => OneLineError(Run("fit", "/no/such/file.csv"), 2, "/no/such/file.csv", "no such file");
 
     [Fact]
