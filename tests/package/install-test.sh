@@ -14,12 +14,16 @@ dotnet pack "$repo/EmDsl.sln" -c Release -o "$feed" --nologo -v quiet
 for p in EmDsl.Core EmDsl.Models EmDsl.Testing EmDsl.Plotting EmDsl.FSharp EmDsl.Cli; do
   test -s "$feed/$p.$version.nupkg" || { echo "missing package $p $version"; exit 1; }
   test -s "$feed/$p.$version.snupkg" || { echo "missing symbols of $p $version"; exit 1; }
+  # The listing is read whole first: grep -q stops at its first match, and under pipefail the SIGPIPE it gives unzip
+  # would count as a failure.
+  listing="$(unzip -l "$feed/$p.$version.nupkg")"
   for f in README.md LICENSE; do
-    unzip -l "$feed/$p.$version.nupkg" | grep -q " $f\$" || { echo "$p has no $f"; exit 1; }
+    grep -q " $f\$" <<<"$listing" || { echo "$p has no $f"; exit 1; }
   done
 done
 for p in EmDsl.Core EmDsl.Models EmDsl.Testing EmDsl.Plotting EmDsl.FSharp; do
-  unzip -l "$feed/$p.$version.nupkg" | grep -q "lib/net10.0/$p.xml" || { echo "$p has no XML docs"; exit 1; }
+  listing="$(unzip -l "$feed/$p.$version.nupkg")"
+  grep -q "lib/net10.0/$p.xml" <<<"$listing" || { echo "$p has no XML docs"; exit 1; }
 done
 
 # A fresh C# console project, restored from the feed (and the machine's usual source for MathNet and the rest).
