@@ -257,12 +257,16 @@ public sealed class HiddenMarkovModel : ILatentModel
         get
         {
             int k = States;
-            int initial = Enumerable.Range(0, k).Count(Structure.AllowsStart) - 1;
-            int transitions = TiedTransitions || _fixed is not null ? 0
-                : Enumerable.Range(0, k).Sum(i => Enumerable.Range(0, k).Count(j => Structure.Allows(i, j)) - 1);
-            return initial + transitions + Blocks.Sum(b => b.FreeParameterCount(k));
+            return InitialParameterCount + TransitionParameterCount + Blocks.Sum(b => b.FreeParameterCount(k));
         }
     }
+
+    /// <summary>Free initial-state probabilities (a tied chain's one distribution).</summary>
+    internal int InitialParameterCount => Enumerable.Range(0, States).Count(Structure.AllowsStart) - 1;
+
+    /// <summary>Free transition probabilities (none when tied or fixed).</summary>
+    internal int TransitionParameterCount => TiedTransitions || _fixed is not null ? 0
+        : Enumerable.Range(0, States).Sum(i => Enumerable.Range(0, States).Count(j => Structure.Allows(i, j)) - 1);
 
     /// <summary>Fits the model to sequences by EM (Baum–Welch).</summary>
     /// <param name="data">The sequences (see <see cref="SequenceData"/>); the blocks read their columns at every step.</param>

@@ -162,6 +162,12 @@ internal sealed class CompiledModel
         /// <summary>Receives log p(x⁽ˢ⁾) per sequence (Markov chains only).</summary>
         public double[]? SequenceLogLikelihood { get; init; }
 
+        /// <summary>
+        /// Known states per row (−1 unknown), or null: a labelled row's log-joint keeps only its label's entry (the others
+        /// become −∞), which fixes its posterior and makes its term log p(x_n, z_n = label).
+        /// </summary>
+        public int[]? KnownLabels { get; init; }
+
         /// <summary>Whether to accumulate statistics (false for pure prediction).</summary>
         public bool Accumulate { get; init; } = true;
     }
@@ -257,6 +263,7 @@ internal sealed class CompiledModel
         {
             var lb = ChunkLogBase(data, logBase, ws);
             LogJoint(data, state!, h, bias, t, r, ws);
+            if (outputs.KnownLabels is { } known) KeepKnown(known, start, rows, r);
             var lse = ws.LogNormalizer.AsSpan(0, rows);
             var entropy = ws.Entropy.AsSpan(0, rows);
             LogSpace.SoftmaxRowsInPlace(r, rows, k0, lse, entropy);
@@ -315,6 +322,20 @@ internal sealed class CompiledModel
         for (int b = 0; b < Blocks.Length; b++)
             if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, state.Blocks[b], r, ws.Scratch);
         if (Latent.AddsRowTerms) Latent.AddRowTerms(data, state.Latent, r, ws.Scratch);
+    }
+
+    /// <summary>Sets the log-joint of every labelled row among rows [start, start + rows) to −∞ except at its label.</summary>
+    private void KeepKnown(int[] known, int start, int rows, Span<double> logJoint)
+    {
+        int k0 = States;
+        for (int i = 0; i < rows; i++)
+        {
+            int label = known[start + i];
+            if (label < 0) continue;
+            var row = logJoint.Slice(i * k0, k0);
+            for (int k = 0; k < k0; k++)
+                if (k != label) row[k] = double.NegativeInfinity;
+        }
     }
 
     /// <summary>Multiplies each row of the posterior by its sample weight and records the chunk's total weight.</summary>
@@ -381,7 +402,11 @@ internal sealed class CompiledModel
 
         // Phase 1: every row's log p(x_n | z_n = k) − log h(x_n), chunk by chunk.
         if (outputs.FixedResponsibilities is { } fixedR) fixedR.AsSpan(0, n * k0).CopyTo(posterior);
-        else FillLogEmissions(data, state!, posterior, logBase is null ? lb : null, options, cancellationToken);
+        else
+        {
+            FillLogEmissions(data, state!, posterior, logBase is null ? lb : null, options, cancellationToken);
+            if (outputs.KnownLabels is { } known) KeepKnown(known, 0, n, posterior);
+        }
 
         // Phase 2: forward–backward per sequence, sequences grouped (by the chunk size, not the thread count) so that
         // each group's partial statistics are merged in data order.

@@ -107,6 +107,10 @@ internal static class EmEngine
         private readonly CancellationToken _cancel;
         private readonly MStepContext _context;
         private readonly Initialization _start;
+        /// <summary>Known states per row (−1 unknown), or null.</summary>
+        private readonly int[]? _labels;
+        private readonly bool _freezeWeights, _freezeTransitions;
+        private readonly bool[] _frozenBlocks;
 
         public Run(CompiledModel model, DataMatrix data, int[] sequences, double[]? weights, FitOptions options,
             IProgress<FitProgress>? progress, CancellationToken cancel)
@@ -124,6 +128,62 @@ internal static class EmEngine
             _start = Resolve(options.Initialization, model);
             if (_start is RandomPartitionsInitialization && model.Latent is MarkovChainRuntime)
                 throw new ArgumentException("Initialization.RandomPartitions starts mixtures; a hidden Markov model starts from Initialization.KMeansPlusPlus (its default), given parameters or an earlier fit.");
+            _labels = ValidateLabels(options.KnownLabels);
+            (_freezeWeights, _freezeTransitions, _frozenBlocks, FrozenParameterCount) = ResolveFrozen(options.Frozen);
+        }
+
+        private int FrozenParameterCount { get; }
+
+        private string RowWord => _model.Latent is MarkovChainRuntime ? "step" : "row";
+
+        /// <summary>The known labels as an array, checked against the rows and K (null when none are given).</summary>
+        private int[]? ValidateLabels(IReadOnlyList<int>? known)
+        {
+            if (known is null) return null;
+            if (known.Count != _data.Rows)
+                throw new ArgumentException(
+                    $"{known.Count} known labels were given for {_data.Rows} {RowWord}s; give one per {RowWord}, −1 where the state is unknown.", nameof(FitOptions.KnownLabels));
+            var labels = known.ToArray();
+            for (int i = 0; i < labels.Length; i++)
+                if (labels[i] < -1 || labels[i] >= K)
+                    throw new ArgumentException(
+                        $"The known label of {RowWord} {i} is {labels[i]}; a label must be −1 (unknown) or a state 0…{K - 1} (the model has {Count(K)}).", nameof(FitOptions.KnownLabels));
+            return labels.Any(l => l >= 0) ? labels : null;
+        }
+
+        /// <summary>What <see cref="FitOptions.Frozen"/> holds fixed, checked against the model, and how many free parameters that is.</summary>
+        private (bool Weights, bool Transitions, bool[] Blocks, int Count) ResolveFrozen(FrozenParameters frozen)
+        {
+            var blocks = new bool[_model.Blocks.Length];
+            int count = 0;
+            foreach (var name in frozen.Blocks)
+            {
+                int b = Array.FindIndex(_model.Blocks, r => r.Name == name);
+                if (b < 0)
+                    throw new ArgumentException(
+                        $"Frozen.Blocks names '{name}', but the model has no such block; its blocks are {string.Join(", ", _model.Blocks.Select(r => $"'{r.Name}'"))}.", nameof(FitOptions.Frozen));
+                if (!blocks[b]) count += _model.Blocks[b].Block.FreeParameterCount(K);
+                blocks[b] = true;
+            }
+            bool chain = _model.Latent is MarkovChainRuntime;
+            if (frozen.Transitions && !chain)
+                throw new ArgumentException("Frozen.Transitions holds a hidden Markov model's transition matrix, but this model is a mixture (freeze its weights with Frozen.Weights).", nameof(FitOptions.Frozen));
+            if (chain)
+            {
+                var hmm = (HiddenMarkovModel)_model.Model;
+                if (hmm.TiedTransitions && (frozen.Weights || frozen.Transitions)) count += hmm.InitialParameterCount;
+                else
+                {
+                    if (frozen.Weights) count += hmm.InitialParameterCount;
+                    if (frozen.Transitions) count += hmm.TransitionParameterCount;
+                }
+            }
+            else if (frozen.Weights)
+            {
+                var mixture = (MixtureModel)_model.Model;
+                count += mixture.Gating?.FreeParameterCount(K) ?? K - 1;
+            }
+            return (frozen.Weights, frozen.Transitions, blocks, count);
         }
 
         private double TotalWeight { get; }
@@ -154,7 +214,7 @@ internal static class EmEngine
             var diagnostics = new FitDiagnostics(_log.Events, _log.Truncated, objectives, bestIndex, ComputeBackend.Name, best!.EmptyComponents, best.Stalled,
                 _context.FlooredEstimates, _context.InvalidCandidates);
             return new EngineResult(best.State, best.Trace.ToArray(), best.FreeEnergy.ToArray(), best.Iterations, best.Status,
-                best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics);
+                best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics) { FrozenParameterCount = FrozenParameterCount };
         }
 
         /// <summary>The start <see cref="Initialization.Auto"/> stands for with this model.</summary>
@@ -295,10 +355,11 @@ internal static class EmEngine
                 _log.Add(FitEventKind.FreeEnergyDecreased, null, null,
                     $"the E-step lowered the free energy from {p.AfterM:G17} to {afterE:G17}: the blocks' statistics disagree with the E-step's log-likelihood, or the computation ran out of digits (a covariance whose condition number nears 1/ε, say)");
             TrackEmpty(p.Summary, p.Empty);
-            if (iteration > 0 && Math.Abs(change) <= _options.Tolerance)
+            bool settled = iteration > 0 && Math.Abs(change) <= _options.Tolerance;
+            if (settled && !_options.RunAllIterations)
                 p.Status = p.Stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
             else if (iteration >= _options.MaxIterations)
-                p.Status = FitStatus.IterationLimit;
+                p.Status = !settled ? FitStatus.IterationLimit : p.Stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
         }
 
         /// <summary>
@@ -326,7 +387,7 @@ internal static class EmEngine
         }
 
         private Summary EStep(ModelState state) =>
-            _model.Pass(_data, _sequences, _logBase, _weights, state, new CompiledModel.PassOutputs(), _options, _cancel);
+            _model.Pass(_data, _sequences, _logBase, _weights, state, new CompiledModel.PassOutputs { KnownLabels = _labels }, _options, _cancel);
 
         private double LogPrior(ModelState state)
         {
@@ -335,13 +396,29 @@ internal static class EmEngine
             return lp;
         }
 
+        /// <summary>
+        /// New parameters from the statistics; after the start (<paramref name="previous"/> given) the frozen ones keep
+        /// their previous values, which makes this a coordinate-wise M-step (it still never lowers the free energy).
+        /// </summary>
         private ModelState MStep(Summary summary, ModelState? previous)
         {
-            var latent = _model.Latent.MStep(summary.Latent, previous?.Latent, _context);
+            var latent = previous is not null && LatentFrozen ? previous.Latent : _model.Latent.MStep(summary.Latent, previous?.Latent, _context);
+            if (previous is not null && !LatentFrozen && (_freezeWeights || _freezeTransitions))
+            {
+                // A Markov chain with one of its two parts frozen.
+                var (old, now) = ((MarkovState)previous.Latent, (MarkovState)latent);
+                latent = new MarkovState(_freezeWeights ? old.Initial : now.Initial, _freezeTransitions ? old.Transitions : now.Transitions);
+            }
             var blocks = new BlockState[_model.Blocks.Length];
-            for (int b = 0; b < blocks.Length; b++) blocks[b] = _model.Blocks[b].MStep(summary.Blocks[b], previous?.Blocks[b], _context);
+            for (int b = 0; b < blocks.Length; b++)
+                blocks[b] = previous is not null && _frozenBlocks[b] ? previous.Blocks[b] : _model.Blocks[b].MStep(summary.Blocks[b], previous?.Blocks[b], _context);
             return new ModelState(latent, blocks);
         }
+
+        /// <summary>Whether the whole latent state is frozen: a mixture's weights or gating, both parts of a chain, or either part of a tied chain.</summary>
+        private bool LatentFrozen => _model.Latent is MarkovChainRuntime
+            ? (_freezeWeights && _freezeTransitions) || (((HiddenMarkovModel)_model.Model).TiedTransitions && (_freezeWeights || _freezeTransitions))
+            : _freezeWeights;
 
         // ---------------------------------------------------------------- starts
 
@@ -356,6 +433,7 @@ internal static class EmEngine
                         .Concat(_model.Latent.Covariates).Distinct().Order().ToArray();
                     var labels = _model.Latent.StartLabels(
                         () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel), _sequences, random, restart);
+                    if (_labels is not null) labels = AgreeWithKnown(labels);
                     var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
                     _model.Latent.StartPosterior(labels, r);
                     return FromResponsibilities(r);
@@ -373,8 +451,50 @@ internal static class EmEngine
 
         private ModelState FromResponsibilities(double[] r)
         {
+            if (_labels is not null) FixKnown(r);
             var summary = _model.Pass(_data, _sequences, _logBase, _weights, null, new CompiledModel.PassOutputs { FixedResponsibilities = r }, _options, _cancel);
             return MStep(summary, null);
+        }
+
+        /// <summary>Sets the posterior of every labelled row to its label (one-hot).</summary>
+        private void FixKnown(double[] r)
+        {
+            for (int i = 0; i < _labels!.Length; i++)
+                if (_labels[i] >= 0)
+                {
+                    var row = r.AsSpan(i * K, K);
+                    row.Clear();
+                    row[_labels[i]] = 1;
+                }
+        }
+
+        /// <summary>
+        /// Renumbers start clusters to agree with the known labels: the pairs (cluster, label) are taken greedily by how
+        /// many labelled rows they share, largest first (ties: lower cluster, then lower label); clusters left over take
+        /// the labels left over in order. Deterministic.
+        /// </summary>
+        private int[] AgreeWithKnown(int[] clusters)
+        {
+            var shared = new long[K, K];
+            for (int i = 0; i < clusters.Length; i++)
+                if (_labels![i] >= 0) shared[clusters[i], _labels[i]]++;
+            var map = Enumerable.Repeat(-1, K).ToArray();
+            var taken = new bool[K];
+            var pairs = new List<(long Count, int Cluster, int Label)>();
+            for (int c = 0; c < K; c++)
+                for (int l = 0; l < K; l++)
+                    if (shared[c, l] > 0) pairs.Add((shared[c, l], c, l));
+            foreach (var (_, c, l) in pairs.OrderByDescending(p => p.Count).ThenBy(p => p.Cluster).ThenBy(p => p.Label))
+                if (map[c] < 0 && !taken[l]) { map[c] = l; taken[l] = true; }
+            int next = 0;
+            for (int c = 0; c < K; c++)
+                if (map[c] < 0)
+                {
+                    while (taken[next]) next++;
+                    map[c] = next;
+                    taken[next] = true;
+                }
+            return clusters.Select(c => map[c]).ToArray();
         }
 
         private double[] ValidateResponsibilities(double[,] given)

@@ -35,6 +35,9 @@ public sealed record FitOptions
         MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
         MStepOptimizer = original.MStepOptimizer;
         CheckMSteps = original.CheckMSteps;
+        RunAllIterations = original.RunAllIterations;
+        KnownLabels = original.KnownLabels;
+        Frozen = original.Frozen;
     }
 
     /// <summary>Maximum number of M-steps per run (default 500). A run that reaches it is reported as not converged.</summary>
@@ -123,6 +126,39 @@ public sealed record FitOptions
     /// </summary>
     public bool CheckMSteps { get; init; } = true;
 
+    /// <summary>
+    /// Whether every run does exactly <see cref="MaxIterations"/> M-steps, with no convergence test (default false):
+    /// for benchmarks and for users who want a fixed amount of work. A run that does them all is reported as
+    /// <see cref="FitStatus.Converged"/> when its last change was within <see cref="Tolerance"/>, as
+    /// <see cref="FitStatus.IterationLimit"/> otherwise. Without it a run stops at the first iteration whose change is
+    /// within <see cref="Tolerance"/>, which with Tolerance 0 is one where the objective repeats exactly.
+    /// </summary>
+    public bool RunAllIterations { get; init; }
+
+    /// <summary>
+    /// Known latent states for semi-supervised fits (default null: every state is inferred). One entry per row of the
+    /// data being fitted (for a hidden Markov model, per step of the sequences in order): the state 0…K−1 the row is
+    /// known to come from, or −1 where it is unknown. A labelled row's posterior is fixed at its label, so its
+    /// contribution to the objective is log p(x_n, z_n = label | θ) (for a Markov chain the labelled steps constrain the
+    /// path), and the unlabelled rows' posteriors are inferred as usual; EM then maximises the likelihood of the
+    /// observed data and the known labels together, and still never lowers it. A k-means++ start numbers its clusters
+    /// to agree with the labels (each cluster takes the label most of its labelled rows carry), then fixes the labelled
+    /// rows; random partitions and given responsibilities also have their labelled rows fixed. Labels apply to the fit
+    /// only: predictions on new data infer every state.
+    /// </summary>
+    /// <remarks>The length must equal the number of rows (or steps); an entry outside −1…K−1 is an <see cref="ArgumentException"/> naming the row.</remarks>
+    public IReadOnlyList<int>? KnownLabels { get; init; }
+
+    /// <summary>
+    /// Parameters held fixed during the fit (default <see cref="FrozenParameters.None"/>): a block's, the mixing weights
+    /// (a gating network's coefficients; a hidden Markov model's initial-state probabilities), or a hidden Markov model's
+    /// transition matrix. Frozen parameters keep the values the start gave them — usually given ones
+    /// (<see cref="Initialization.FromParameters(IEnumerable{double})"/>, <see cref="Initialization.FromFit"/>), otherwise the start's
+    /// first estimate — and every later M-step updates only the others (a coordinate-wise M-step, so the objective still
+    /// never falls). They are not counted in <see cref="ModelFit.FreeParameterCount"/>.
+    /// </summary>
+    public FrozenParameters Frozen { get; init; } = FrozenParameters.None;
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(MStepOptimizer, nameof(MStepOptimizer));
@@ -145,7 +181,35 @@ public sealed record FitOptions
         if (ChunkRows < 1) throw new ArgumentOutOfRangeException(nameof(ChunkRows), ChunkRows, "ChunkRows must be ≥ 1.");
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1) throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be ≥ 1, or −1 for every core.");
         ArgumentNullException.ThrowIfNull(Initialization, nameof(Initialization));
+        ArgumentNullException.ThrowIfNull(Frozen, nameof(Frozen));
+        if (Frozen.Blocks is null || Frozen.Blocks.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException("Frozen.Blocks must list block names, none of them null or empty.", nameof(Frozen));
     }
+}
+
+/// <summary>
+/// Which parameters a fit holds fixed (see <see cref="FitOptions.Frozen"/>). Immutable; F#:
+/// <c>FrozenParameters(Weights = true, Blocks = [ "geyser" ])</c>.
+/// </summary>
+public sealed record FrozenParameters
+{
+    /// <summary>Nothing frozen: every parameter is estimated.</summary>
+    public static FrozenParameters None { get; } = new();
+
+    /// <summary>
+    /// Whether the latent weights are frozen: a mixture's weights π, a gating network's coefficients, a hidden Markov
+    /// model's initial-state probabilities (with tied transitions, the one distribution that is both).
+    /// </summary>
+    public bool Weights { get; init; }
+
+    /// <summary>Whether a hidden Markov model's transition matrix is frozen (with tied transitions, the one distribution).</summary>
+    public bool Transitions { get; init; }
+
+    /// <summary>Names of the blocks whose parameters are frozen (every component's, and a shared or tied block's shared part).</summary>
+    public IReadOnlyList<string> Blocks { get; init; } = [];
+
+    /// <summary>Whether nothing is frozen.</summary>
+    public bool IsEmpty => !Weights && !Transitions && Blocks.Count == 0;
 }
 
 /// <summary>

@@ -42,8 +42,8 @@ public sealed class HiddenMarkovFit : ModelFit
         }
     }
 
-    /// <summary>Free parameters (see <see cref="HiddenMarkovModel.FreeParameterCount"/>).</summary>
-    public override int FreeParameterCount => Model.FreeParameterCount;
+    /// <summary>Free parameters (see <see cref="HiddenMarkovModel.FreeParameterCount"/>), less those held fixed by <see cref="FitOptions.Frozen"/>.</summary>
+    public override int FreeParameterCount => Model.FreeParameterCount - FrozenParameterCount;
 
     // ---- inference on sequences ----
 

@@ -41,8 +41,8 @@ public sealed class MixtureFit : ModelFit
             ? Enumerable.Range(0, Model.Components).Select(k => ((GatedLabelRuntime)Compiled.Latent).Coefficients(g.Coefficients, k)).ToArray()
             : [];
 
-    /// <summary>Number of free parameters (see <see cref="MixtureModel.FreeParameterCount"/>).</summary>
-    public override int FreeParameterCount => Model.FreeParameterCount;
+    /// <summary>Number of free parameters (see <see cref="MixtureModel.FreeParameterCount"/>), less those held fixed by <see cref="FitOptions.Frozen"/>.</summary>
+    public override int FreeParameterCount => Model.FreeParameterCount - FrozenParameterCount;
 
     private static readonly FitOptions PredictionOptions = FitOptions.Default;
 

@@ -64,7 +64,11 @@ public abstract class ModelFit
         LogPrior = result.LogPrior;
         TotalWeight = result.TotalWeight;
         Diagnostics = result.Diagnostics;
+        FrozenParameterCount = result.FrozenParameterCount;
     }
+
+    /// <summary>Parameters the fit held fixed (<see cref="FitOptions.Frozen"/>), excluded from <see cref="FreeParameterCount"/>.</summary>
+    private protected int FrozenParameterCount { get; }
 
     internal CompiledModel Compiled { get; }
 
@@ -176,4 +180,8 @@ public abstract class ModelFit
 
 /// <summary>What the EM engine returns for the best run of a fit.</summary>
 internal sealed record EngineResult(ModelState State, double[] Trace, FreeEnergyPoint[] FreeEnergy, int Iterations, FitStatus Status,
-    double LogLikelihood, double LogPrior, double TotalWeight, FitDiagnostics Diagnostics);
+    double LogLikelihood, double LogPrior, double TotalWeight, FitDiagnostics Diagnostics)
+{
+    /// <summary>Parameters held fixed by <see cref="FitOptions.Frozen"/> (not free, so not counted by BIC and AIC).</summary>
+    public int FrozenParameterCount { get; init; }
+}
