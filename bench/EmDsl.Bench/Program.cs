@@ -13,6 +13,8 @@
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- starts [seeds] [tune]   (tune: also RandomPartitions(m, s) for m in 1, 5, 10, 20 and s in 0, 5, 10, 20)
 //        (how often each start reaches the known optima of tests/fixtures/r_start_optima.json; Rscript bench/flexmix_starts.R for flexmix's)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- em /tmp/embench/NAME [iterations] [threads]   (one JSON line; the files
+//        from bench/make_em_bench.py, the same run by scikit-learn: bench/sklearn_em.py; em-default NAME [threads] fits from the default start)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -27,6 +29,11 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (args.Length > 0 && args[0] == "csv")
 {
     EmDsl.Bench.CsvBench.Run(args.Length > 1 ? args[1] : null, args.Length > 2 ? int.Parse(args[2]) : 5);
+    return;
+}
+if (args.Length > 0 && args[0] is "em" or "em-default")
+{
+    EmDsl.Bench.EmBench.Run(args);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

@@ -27,6 +27,16 @@ public static class ComputeBackend
 
     internal static IDenseBackend Current => Selected.Value;
 
+    /// <summary>
+    /// The threads the backend's own products use: OpenBLAS's thread count (1 unless the environment set
+    /// <c>OPENBLAS_NUM_THREADS</c>, <c>GOTO_NUM_THREADS</c> or <c>OMP_NUM_THREADS</c>, which EmDsl respects), or 1 for
+    /// the managed backend. EmDsl's own parallelism over chunks is <see cref="Inference.FitOptions.MaxDegreeOfParallelism"/>.
+    /// </summary>
+    public static int BackendThreads => Current is OpenBlasBackend o ? Math.Max(1, o.Threads) : 1;
+
+    /// <summary>Who chose <see cref="BackendThreads"/>: "EmDsl (1 thread; …)", "the environment (OPENBLAS_NUM_THREADS=4)", or for the managed backend "managed".</summary>
+    public static string BackendThreadsChosenBy => Current is OpenBlasBackend o ? o.ThreadsChosenBy : "managed";
+
     /// <summary>Parses <c>EMDSL_BACKEND</c>; an unknown value is an error, never silently ignored.</summary>
     internal static ComputeBackendKind FromEnvironment()
     {

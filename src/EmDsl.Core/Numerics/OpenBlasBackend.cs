@@ -5,8 +5,10 @@ namespace EmDsl.Numerics;
 /// <summary>
 /// Dense linear algebra through the system's OpenBLAS, bound at run time with <see cref="NativeLibrary"/>
 /// (no build-time dependency): cblas_dgemm for products, LAPACK dpotrf_ for Cholesky and cblas_dtrsm for
-/// triangular solves. OpenBLAS's own threading is set to one thread because EmDsl parallelises over
-/// chunks itself; this also keeps results independent of the thread count.
+/// triangular solves. EmDsl parallelises over chunks itself and calls OpenBLAS on small blocks, so by default it
+/// sets OpenBLAS to one thread when it loads the library; OpenBLAS (0.3.21, Debian 12) has only a process-wide
+/// setting, so a user who sets <c>OPENBLAS_NUM_THREADS</c>, <c>GOTO_NUM_THREADS</c> or <c>OMP_NUM_THREADS</c> keeps
+/// that choice: EmDsl then leaves the count alone (<see cref="ThreadsChosenBy"/> says which happened).
 /// </summary>
 internal sealed unsafe class OpenBlasBackend : IDenseBackend
 {
@@ -36,9 +38,27 @@ internal sealed unsafe class OpenBlasBackend : IDenseBackend
         _dtrsm = (delegate* unmanaged<int, int, int, int, int, int, int, double, double*, int, double*, int, void>)
             NativeLibrary.GetExport(handle, "cblas_dtrsm");
         _dpotrf = (delegate* unmanaged<byte*, int*, double*, int*, int*, nuint, void>)NativeLibrary.GetExport(handle, "dpotrf_");
-        if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var setThreads))
+        var userChoice = ThreadVariables.FirstOrDefault(v => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(v)));
+        if (userChoice is null && NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var setThreads))
+        {
             ((delegate* unmanaged<int, void>)setThreads)(1);
+            ThreadsChosenBy = "EmDsl (1 thread; set OPENBLAS_NUM_THREADS to choose)";
+        }
+        else ThreadsChosenBy = userChoice is null ? "OpenBLAS's default" : $"the environment ({userChoice}={Environment.GetEnvironmentVariable(userChoice)})";
+        if (NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out var getThreads))
+            _getThreads = (delegate* unmanaged<int>)getThreads;
     }
+
+    /// <summary>The environment variables through which a user sets OpenBLAS's thread count (EmDsl then leaves it alone).</summary>
+    internal static readonly string[] ThreadVariables = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"];
+
+    private readonly delegate* unmanaged<int> _getThreads;
+
+    /// <summary>OpenBLAS's current thread count (0 when the library cannot say).</summary>
+    public int Threads => _getThreads == null ? 0 : _getThreads();
+
+    /// <summary>Who chose OpenBLAS's thread count: EmDsl (one thread), the environment, or OpenBLAS's default.</summary>
+    public string ThreadsChosenBy { get; }
 
     /// <summary>Loads OpenBLAS if the system has it; null (with the reason) otherwise.</summary>
     public static OpenBlasBackend? TryLoad(out string reason)

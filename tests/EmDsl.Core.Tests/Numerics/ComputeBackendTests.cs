@@ -105,4 +105,25 @@ public class ComputeBackendEnvironmentTests
         Assert.Contains(value, ex.Message);
         Assert.Equal(saved, Environment.GetEnvironmentVariable(ComputeBackend.EnvironmentVariable));
     }
+
+    [Fact]
+    public void OpenBlasIsSetToOneThreadUnlessTheEnvironmentChoseACount()
+    {
+        if (OpenBlasBackend.TryLoad(out _) is null) return; // nothing to set without the library (the managed backend has one thread)
+        var saved = OpenBlasBackend.ThreadVariables.ToDictionary(v => v, Environment.GetEnvironmentVariable);
+        try
+        {
+            foreach (var v in OpenBlasBackend.ThreadVariables) Environment.SetEnvironmentVariable(v, null);
+            var ours = OpenBlasBackend.TryLoad(out _)!;
+            Assert.Equal(1, ours.Threads);
+            Assert.StartsWith("EmDsl", ours.ThreadsChosenBy);
+            Environment.SetEnvironmentVariable("OPENBLAS_NUM_THREADS", "2");
+            var theirs = OpenBlasBackend.TryLoad(out _)!;
+            Assert.Equal("the environment (OPENBLAS_NUM_THREADS=2)", theirs.ThreadsChosenBy);
+        }
+        finally
+        {
+            foreach (var (v, value) in saved) Environment.SetEnvironmentVariable(v, value);
+        }
+    }
 }

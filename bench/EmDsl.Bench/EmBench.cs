@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using EmDsl.Building;
+using EmDsl.Data;
+using EmDsl.Families;
+using EmDsl.Inference;
+using EmDsl.Numerics;
+
+namespace EmDsl.Bench;
+
+/// <summary>
+/// The speed benchmark of issue 8, on the files bench/make_em_bench.py writes (NAME.f64: row-major float64;
+/// NAME.json: model, shape and start). <c>em NAME N [threads]</c> runs exactly N EM iterations from the start
+/// (the floors as scikit-learn's: reg_covar 1e-6, every floored estimate taken) and prints one JSON line; bench/sklearn_em.py
+/// prints the same line for scikit-learn (numpy for the Bernoulli mixture). <c>em-default NAME [threads]</c> fits
+/// from EmDsl's default start (k-means++) to convergence and times the whole fit.
+/// </summary>
+internal static class EmBench
+{
+    public static void Run(string[] args)
+    {
+        bool defaultStart = args[0] == "em-default";
+        string name = args[1];
+        int iterations = !defaultStart && args.Length > 2 ? int.Parse(args[2]) : 10;
+        int threadsArg = defaultStart ? (args.Length > 2 ? int.Parse(args[2]) : -1) : (args.Length > 3 ? int.Parse(args[3]) : -1);
+        var spec = JsonDocument.Parse(File.ReadAllText(name + ".json")).RootElement;
+        int n = spec.GetProperty("rows").GetInt32(), d = spec.GetProperty("columns").GetInt32(), k = spec.GetProperty("k").GetInt32();
+        string model = spec.GetProperty("model").GetString()!;
+        var data = ReadBinary(name + ".f64", n, d);
+
+        var columns = Enumerable.Range(0, d).ToArray();
+        var weights = Doubles(spec.GetProperty("weights"));
+        Block block;
+        Initialization start;
+        if (model == "bernoulli")
+        {
+            var b = Blocks.Bernoulli("x", columns);
+            block = b;
+            start = Initialization.FromParameters(weights).With(b, spec.GetProperty("probabilities").EnumerateArray().Select(p => new BernoulliParameters(Doubles(p))).ToArray());
+        }
+        else
+        {
+            var covariance = model switch { "full" => CovarianceType.Full, "diagonal" => CovarianceType.Diagonal, "spherical" => CovarianceType.Spherical, _ => throw new ArgumentException(model) };
+            var g = Blocks.Gaussian("x", columns, covariance);
+            block = g;
+            var means = spec.GetProperty("means").EnumerateArray().Select(Doubles).ToArray();
+            var covariances = model == "full"
+                ? spec.GetProperty("covariances").EnumerateArray().Select(c => Matrix(c, d)).ToArray()
+                : spec.GetProperty("variances").EnumerateArray().Select(v => Diagonal(Doubles(v))).ToArray();
+            start = Initialization.FromParameters(weights).With(g, means.Select((m, j) => new GaussianParameters(m, covariances[j])).ToArray());
+        }
+        var mixture = Mixture.WithComponents(k).Observe(block).Build();
+        var options = defaultStart
+            ? FitOptions.Default with { MaxDegreeOfParallelism = threadsArg }
+            : FitOptions.Default with
+            {
+                Initialization = start, MaxIterations = iterations, RunAllIterations = true, Tolerance = 0,
+                Floors = FloorStrategy.MatchScikitLearn, MaxDegreeOfParallelism = threadsArg,
+            };
+        if (!defaultStart) mixture.Fit(data, options with { MaxIterations = 1 }); // warm-up: JIT, library loading
+        var clock = Stopwatch.StartNew();
+        var fit = mixture.Fit(data, options);
+        double seconds = clock.Elapsed.TotalSeconds;
+        var line = new Dictionary<string, object>
+        {
+            ["system"] = "emdsl",
+            ["dataset"] = Path.GetFileName(name),
+            ["rows"] = n, ["columns"] = d, ["k"] = k, ["model"] = model,
+            ["start"] = defaultStart ? "default (k-means++)" : "given",
+            ["iterations"] = fit.Iterations,
+            ["seconds_per_iteration"] = seconds / Math.Max(1, fit.Iterations),
+            ["seconds_total"] = seconds,
+            ["final_mean_loglik"] = fit.LogLikelihood / n,
+            ["status"] = fit.Status.ToString(),
+            ["backend"] = ComputeBackend.Name,
+            ["threads"] = threadsArg == -1 ? Environment.ProcessorCount : threadsArg,
+            ["peak_memory_mb"] = PeakResidentMegabytes(),
+            ["data_mb"] = 8.0 * n * d / (1 << 20),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(line));
+    }
+
+    /// <summary>Reads the file straight into the matrix's storage (no second copy of the data).</summary>
+    private static DataMatrix ReadBinary(string path, int n, int d)
+    {
+        var values = new double[(long)n * d];
+        using var file = File.OpenHandle(path);
+        if (RandomAccess.GetLength(file) != values.LongLength * 8)
+            throw new InvalidDataException($"{path} holds {RandomAccess.GetLength(file)} bytes, not {n} × {d} doubles.");
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        long offset = 0;
+        while (offset < bytes.Length)
+        {
+            int read = RandomAccess.Read(file, bytes.Slice((int)offset, (int)Math.Min(1 << 30, bytes.Length - offset)), offset);
+            if (read == 0) throw new EndOfStreamException(path);
+            offset += read;
+        }
+        return DataMatrix.Wrap(values, n, d);
+    }
+
+    private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
+    private static ReadOnlyMatrix Matrix(JsonElement e, int d)
+    {
+        var m = new double[d, d];
+        int i = 0;
+        foreach (var row in e.EnumerateArray())
+        {
+            int j = 0;
+            foreach (var v in row.EnumerateArray()) m[i, j++] = v.GetDouble();
+            i++;
+        }
+        return new ReadOnlyMatrix(m);
+    }
+
+    private static ReadOnlyMatrix Diagonal(double[] v)
+    {
+        var m = new double[v.Length, v.Length];
+        for (int i = 0; i < v.Length; i++) m[i, i] = v[i];
+        return new ReadOnlyMatrix(m);
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), in MiB.</summary>
+    internal static double PeakResidentMegabytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
+    }
+}
