@@ -59,9 +59,11 @@ internal static class EmBench
                 Floors = FloorStrategy.MatchScikitLearn, MaxDegreeOfParallelism = threadsArg,
             };
         if (!defaultStart) mixture.Fit(data, options with { MaxIterations = 1 }); // warm-up: JIT, library loading
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var fit = mixture.Fit(data, options);
         double seconds = clock.Elapsed.TotalSeconds;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var line = new Dictionary<string, object>
         {
             ["system"] = "emdsl",
@@ -77,6 +79,8 @@ internal static class EmBench
             ["threads"] = threadsArg == -1 ? Environment.ProcessorCount : threadsArg,
             ["peak_memory_mb"] = PeakResidentMegabytes(),
             ["data_mb"] = 8.0 * n * d / (1 << 20),
+            ["allocated_mb"] = allocated / (1024.0 * 1024),
+            ["gc_heap_peak_mb"] = GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes / (1024.0 * 1024),
         };
         Console.WriteLine(JsonSerializer.Serialize(line));
     }

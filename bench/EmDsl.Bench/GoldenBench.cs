@@ -45,7 +45,9 @@ internal static class GoldenBench
             Emit($"faithful-{cov}", model.Fit(faithful, FitOptions.Default with { Seed = 1, Restarts = 2 }));
             Emit($"faithful-{cov}-sk", model.Fit(faithful, FitOptions.Default with { Seed = 3, Floors = FloorStrategy.MatchScikitLearn }));
             var prior = Mixture.WithComponents(3).Observe(Blocks.Gaussian("g", [0, 1], cov,
-                prior: GaussianPrior.NormalInverseWishart([3, 70], 0.01, ReadOnlyMatrix.Identity(2), 4))).WithWeightPrior(1.5).Build();
+                prior: cov is CovarianceType.Full or CovarianceType.Tied
+                    ? GaussianPrior.NormalInverseWishart([3, 70], 0.01, ReadOnlyMatrix.Identity(2), 4)
+                    : GaussianPrior.NormalInverseGamma([3, 70], 0.01, 2, 0.5))).WithWeightPrior(1.5).Build();
             Emit($"faithful-{cov}-prior", prior.Fit(faithful, FitOptions.Default with { Seed = 2, MaxIterations = 80 }));
         }
 

@@ -1,4 +1,5 @@
 using EmDsl.Data;
+using EmDsl.Numerics;
 
 namespace EmDsl.Inference;
 
@@ -9,17 +10,30 @@ namespace EmDsl.Inference;
 /// </summary>
 internal static class KMeansPlusPlus
 {
-    /// <summary>Hard cluster labels 0…K−1, one per row.</summary>
-    public static int[] Cluster(DataMatrix data, int[] columns, double[]? weights, int k, Random random, int lloydIterations, CancellationToken cancellationToken)
+    /// <summary>Rows standardised at a time by one worker (the data is never copied whole).</summary>
+    private const int Block = 4096;
+
+    /// <summary>
+    /// Hard cluster labels 0…K−1, one per row. The rows are standardised block by block as they are read, never copied
+    /// whole; the per-row work (distances to a new centre, nearest-centre assignment) runs in parallel over blocks of rows,
+    /// and every sum runs in row order, so the labels are the same bit for bit on any number of threads.
+    /// </summary>
+    public static int[] Cluster(DataMatrix data, int[] columns, double[]? weights, int k, Random random, int lloydIterations, CancellationToken cancellationToken,
+        int maxDegreeOfParallelism = -1)
     {
         int n = data.Rows, d = columns.Length;
-        var x = Standardised(data, columns, weights);
+        var scale = new Standardisation(data, columns, weights);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
+        int blocks = (n + Block - 1) / Block;
         var centres = new double[k * d];
         var nearest = new double[n];
 
         int first = SampleIndex(random, n, i => weights?[i] ?? 1);
-        Array.Copy(x, first * d, centres, 0, d);
-        for (int i = 0; i < n; i++) nearest[i] = Distance2(x, i, centres, 0, d);
+        scale.Row(first, centres.AsSpan(0, d));
+        ForBlocks(1, (start, rows, x) =>
+        {
+            for (int i = 0; i < rows; i++) nearest[start + i] = Distance2(x, i, centres, 0, d);
+        });
         for (int c = 1; c < k; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -28,14 +42,19 @@ internal static class KMeansPlusPlus
             int pick = total > 0
                 ? SampleIndex(random, n, i => (weights?[i] ?? 1) * nearest[i])
                 : SampleIndex(random, n, i => weights?[i] ?? 1); // fewer distinct points than K
-            Array.Copy(x, pick * d, centres, c * d, d);
-            for (int i = 0; i < n; i++) nearest[i] = Math.Min(nearest[i], Distance2(x, i, centres, c, d));
+            scale.Row(pick, centres.AsSpan(c * d, d));
+            int centre = c;
+            ForBlocks(1, (start, rows, x) =>
+            {
+                for (int i = 0; i < rows; i++) nearest[start + i] = Math.Min(nearest[start + i], Distance2(x, i, centres, centre, d));
+            });
         }
 
         var labels = new int[n];
-        Assign(x, centres, k, d, labels);
+        Assign(labels);
         var sums = new double[k * d];
         var mass = new double[k];
+        var row = new double[d];
         for (int iteration = 0; iteration < lloydIterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -45,33 +64,49 @@ internal static class KMeansPlusPlus
             {
                 double w = weights?[i] ?? 1;
                 mass[labels[i]] += w;
-                for (int j = 0; j < d; j++) sums[labels[i] * d + j] += w * x[i * d + j];
+                scale.Row(i, row);
+                for (int j = 0; j < d; j++) sums[labels[i] * d + j] += w * row[j];
             }
             for (int c = 0; c < k; c++)
                 if (mass[c] > 0)
                     for (int j = 0; j < d; j++) centres[c * d + j] = sums[c * d + j] / mass[c];
-            if (!Assign(x, centres, k, d, labels)) break;
+            if (!Assign(labels)) break;
         }
         return labels;
-    }
 
-    /// <summary>Assigns each row to its nearest centre (ties to the lowest index); true if any label changed.</summary>
-    private static bool Assign(double[] x, double[] centres, int k, int d, int[] labels)
-    {
-        bool changed = false;
-        int n = labels.Length;
-        for (int i = 0; i < n; i++)
+        // Assigns each row to its nearest centre (ties to the lowest index); true if any label changed.
+        bool Assign(int[] labels)
         {
-            int best = 0;
-            double bestD = double.PositiveInfinity;
-            for (int c = 0; c < k; c++)
+            var changed = new bool[blocks];
+            ForBlocks(0, (start, rows, x) =>
             {
-                double dist = Distance2(x, i, centres, c, d);
-                if (dist < bestD) { bestD = dist; best = c; }
-            }
-            if (labels[i] != best) { labels[i] = best; changed = true; }
+                for (int i = 0; i < rows; i++)
+                {
+                    int best = 0;
+                    double bestD = double.PositiveInfinity;
+                    for (int c = 0; c < k; c++)
+                    {
+                        double dist = Distance2(x, i, centres, c, d);
+                        if (dist < bestD) { bestD = dist; best = c; }
+                    }
+                    if (labels[start + i] != best) { labels[start + i] = best; changed[start / Block] = true; }
+                }
+            });
+            return changed.Any(c => c);
         }
-        return changed;
+
+        // Runs body(first row, rows, standardised rows) over blocks of rows in parallel (blocks of size Block; small data on one thread).
+        void ForBlocks(int unused, Action<int, int, double[]> body)
+        {
+            var options = n < 4 * Block ? new ParallelOptions { MaxDegreeOfParallelism = 1, CancellationToken = cancellationToken } : parallel;
+            ParallelWork.For(0, blocks, options, () => new double[Block * d], (b, x) =>
+            {
+                int start = b * Block, rows = Math.Min(Block, n - start);
+                for (int i = 0; i < rows; i++) scale.Row(start + i, x.AsSpan(i * d, d));
+                body(start, rows, x);
+                return x;
+            });
+        }
     }
 
     private static double Distance2(double[] x, int i, double[] centres, int c, int d)
@@ -102,30 +137,50 @@ internal static class KMeansPlusPlus
         return last;
     }
 
-    private static double[] Standardised(DataMatrix data, int[] columns, double[]? weights)
+    /// <summary>Each column's weighted mean and standard deviation, and rows standardised by them on demand.</summary>
+    private sealed class Standardisation
     {
-        int n = data.Rows, d = columns.Length;
-        var x = new double[n * d];
-        for (int j = 0; j < d; j++)
+        private readonly DataMatrix _data;
+        private readonly int[] _columns;
+        private readonly double[] _mean, _sd;
+
+        public Standardisation(DataMatrix data, int[] columns, double[]? weights)
         {
-            double total = 0, mean = 0;
-            for (int i = 0; i < n; i++)
+            _data = data;
+            _columns = columns;
+            int n = data.Rows, d = columns.Length, width = data.Columns;
+            var values = data.Values;
+            _mean = new double[d];
+            _sd = new double[d];
+            for (int j = 0; j < d; j++)
             {
-                double w = weights?[i] ?? 1;
-                total += w;
-                mean += w * data[i, columns[j]];
+                int col = columns[j];
+                double total = 0, mean = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    double w = weights?[i] ?? 1;
+                    total += w;
+                    mean += w * values[i * width + col];
+                }
+                mean /= total;
+                double variance = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    double diff = values[i * width + col] - mean;
+                    variance += (weights?[i] ?? 1) * diff * diff;
+                }
+                double sd = Math.Sqrt(variance / total);
+                if (!(sd > 0)) sd = 1;
+                _mean[j] = mean;
+                _sd[j] = sd;
             }
-            mean /= total;
-            double variance = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double diff = data[i, columns[j]] - mean;
-                variance += (weights?[i] ?? 1) * diff * diff;
-            }
-            double sd = Math.Sqrt(variance / total);
-            if (!(sd > 0)) sd = 1;
-            for (int i = 0; i < n; i++) x[i * d + j] = (data[i, columns[j]] - mean) / sd;
         }
-        return x;
+
+        /// <summary>Writes row <paramref name="i"/>'s standardised values (x − mean) / sd into <paramref name="into"/>.</summary>
+        public void Row(int i, Span<double> into)
+        {
+            var row = _data.Row(i);
+            for (int j = 0; j < _columns.Length; j++) into[j] = (row[_columns[j]] - _mean[j]) / _sd[j];
+        }
     }
 }
