@@ -22,7 +22,7 @@ internal sealed class BinaryFileSource : DataSource
         using var handle = Open(path);
         _length = RandomAccess.GetLength(handle);
         if (_length == 0)
-            throw new InvalidDataException($"{Description} is empty: it has no rows (a binary data file holds {RowBytes} bytes, {columns} float64 values, per row).");
+            throw new InvalidDataException($"{Subject} is empty: it has no rows (a binary data file holds {RowBytes} bytes, {columns} float64 values, per row).");
         RequireWholeRows(_length);
         RowCount = _length / RowBytes;
     }
@@ -48,7 +48,7 @@ internal sealed class BinaryFileSource : DataSource
             ? $"{rest / 8} of {Columns} values"
             : $"{rest / 8} of {Columns} values and {rest % 8} byte{(rest % 8 == 1 ? "" : "s")} of the next";
         throw new InvalidDataException(
-            $"{Description} ends in the middle of row {row:N0}: {values} ({length:N0} bytes is not a whole number of {RowBytes}-byte rows of {Columns} float64 values; " +
+            $"{Subject} ends in the middle of row {row:N0}: {values} ({length:N0} bytes is not a whole number of {RowBytes}-byte rows of {Columns} float64 values; " +
             "is the column count right, and was the file written completely?).");
     }
 
@@ -58,7 +58,7 @@ internal sealed class BinaryFileSource : DataSource
         RequireWholeRows(length);
         if (length != _length)
             throw new InvalidDataException(
-                $"{Description} changed while it was being read: it had {_length / RowBytes:N0} rows when the source was opened and has {length / RowBytes:N0} now. " +
+                $"{Subject} changed while it was being read: it had {_length / RowBytes:N0} rows when the source was opened and has {length / RowBytes:N0} now. " +
                 "A source must yield the same rows on every pass; do not write to the file during a fit.");
     }
 

@@ -75,7 +75,7 @@ internal sealed class CsvSource : DataSource
                 }
                 if (!_checked && (_rows.Columns != columns || !SameNames(_rows.Names, _source.ColumnNames)))
                     throw new InvalidDataException(
-                        $"{_source.Description} changed since the source was opened: its {(_rows.Names is null ? "first row" : "header")} now gives {_rows.Columns} column{(_rows.Columns == 1 ? "" : "s")}" +
+                        $"{_source.Subject} changed since the source was opened: its {(_rows.Names is null ? "first row" : "header")} now gives {_rows.Columns} column{(_rows.Columns == 1 ? "" : "s")}" +
                         $"{(_rows.Names is null ? "" : $" ({string.Join(", ", _rows.Names)})")} instead of {columns}{(_source.ColumnNames is null ? "" : $" ({string.Join(", ", _source.ColumnNames)})")}. " +
                         "A source must yield the same rows on every pass; do not write to the file during a fit.");
                 _checked = true;

@@ -54,7 +54,7 @@ public abstract class DataSource : IDisposable
     {
         ArgumentNullException.ThrowIfNull(name);
         if (_names is null)
-            throw new InvalidOperationException($"{Description} has no column names, so there is no column '{name}'; refer to columns by index 0..{Columns - 1}.");
+            throw new InvalidOperationException($"{Subject} has no column names, so there is no column '{name}'; refer to columns by index 0..{Columns - 1}.");
         string key = name.Trim();
         int index = Array.IndexOf(_names, key);
         if (index >= 0) return index;
@@ -137,6 +137,9 @@ public abstract class DataSource : IDisposable
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="InvalidDataException">The file is not Parquet, has no rows, or a requested column is not numeric (string, bool, date, decimal, list, struct): the message names the file, column and type.</exception>
     public static DataSource Parquet(string path, IReadOnlyList<string>? columns = null) => ParquetSource.Open(path, columns);
+
+    /// <summary>The <see cref="Description"/> capitalized, to begin a message with.</summary>
+    internal string Subject => Capitalized(Description);
 
     private static string Capitalized(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 

@@ -29,12 +29,10 @@ internal static class DataSourceChecks
     private static InvalidDataException Bad(DataSource source, long row, int column, double value, bool allowMissing)
     {
         var names = source.ColumnNames;
-        string where = $"{Capitalized(source.Description)}, row {row}, column {column}{(names is null ? "" : $" ('{names[column]}')")}";
+        string where = $"{source.Subject}, row {row}, column {column}{(names is null ? "" : $" ('{names[column]}')")}";
         string why = double.IsNaN(value)
             ? "is NaN, a missing value, and this fit does not allow missing values (remove or impute them, or fit a model that allows them)"
             : $"is {(value > 0 ? "+∞" : "−∞")}; values must be finite";
         return new InvalidDataException($"{where} {why}.");
     }
-
-    private static string Capitalized(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

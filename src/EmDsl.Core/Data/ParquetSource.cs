@@ -139,7 +139,7 @@ internal sealed class ParquetSource : DataSource
                 for (int j = 0; j < _fields.Length; j++)
                 {
                     var field = fields.FirstOrDefault(f => f.Name == source._names[j])
-                        ?? throw new InvalidDataException($"{source.Description} changed since the source was opened: it has no column '{source._names[j]}' now.");
+                        ?? throw new InvalidDataException($"{source.Subject} changed since the source was opened: it has no column '{source._names[j]}' now.");
                     Check(source._path, field, false);
                     _fields[j] = (DataField)field;
                 }
@@ -178,7 +178,7 @@ internal sealed class ParquetSource : DataSource
             if (_groupIndex + 1 >= _reader.RowGroupCount)
             {
                 if (_firstRowOfGroup != _source.RowCount)
-                    throw new InvalidDataException($"{_source.Description} changed since the source was opened: it had {_source.RowCount:N0} rows and now has {_firstRowOfGroup:N0}.");
+                    throw new InvalidDataException($"{_source.Subject} changed since the source was opened: it had {_source.RowCount:N0} rows and now has {_firstRowOfGroup:N0}.");
                 _groupRows = _inGroup = 0;
                 return false;
             }
@@ -187,7 +187,7 @@ internal sealed class ParquetSource : DataSource
             long n = group.RowCount;
             long size = n * _fields.Length;
             if (size > Array.MaxLength)
-                throw new InvalidOperationException($"{_source.Description}: row group {_groupIndex} has {n:N0} rows × {_fields.Length} columns {Numerics.ArraySize.TooLarge(size)}.");
+                throw new InvalidOperationException($"{_source.Subject}: row group {_groupIndex} has {n:N0} rows × {_fields.Length} columns {Numerics.ArraySize.TooLarge(size)}.");
             if (_group.Length < size) _group = new double[size];
             for (int j = 0; j < _fields.Length; j++)
             {
@@ -218,7 +218,7 @@ internal sealed class ParquetSource : DataSource
 
         private double Inexact<T>(int column, T value) =>
             throw new InvalidDataException(
-                $"{_source.Description}, column '{_fields[column].Name}' (row group {_groupIndex}) holds the integer {value}, which a double cannot represent exactly " +
+                $"{_source.Subject}, column '{_fields[column].Name}' (row group {_groupIndex}) holds the integer {value}, which a double cannot represent exactly " +
                 "(integers beyond ±2⁵³ lose digits); convert the column to double yourself if the rounding is acceptable.");
 
         private async Task ReadValues<T>(ParquetRowGroupReader group, DataField field, Memory<double> values, int column, Func<T, double> convert)
