@@ -193,7 +193,14 @@ internal sealed class ParquetSource : DataSource
             {
                 var field = _fields[j];
                 var values = _group.AsMemory((int)(j * n), (int)n);
-                Sync(() => ReadColumn(group, field, values, j));
+                try
+                {
+                    Sync(() => ReadColumn(group, field, values, j));
+                }
+                catch (Exception e) when (e is not (InvalidDataException or OutOfMemoryException))
+                {
+                    throw new InvalidDataException($"{_source.Subject}, column '{field.Name}', row group {_groupIndex}: the values could not be read ({e.Message}).", e);
+                }
             }
             _groupRows = n;
             _inGroup = 0;
