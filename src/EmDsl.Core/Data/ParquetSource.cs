@@ -79,7 +79,7 @@ internal sealed class ParquetSource : DataSource
         {
             return Sync(() => ParquetReader.CreateAsync(stream, leaveStreamOpen: true));
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or FormatException)
+        catch (Exception e) when (e is not (OutOfMemoryException or UnauthorizedAccessException or OperationCanceledException))
         {
             throw new InvalidDataException($"The file '{path}' could not be read as Parquet: {e.Message}", e);
         }

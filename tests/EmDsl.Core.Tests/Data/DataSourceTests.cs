@@ -506,6 +506,27 @@ public sealed class DataSourceTests : IDisposable
     }
 
     [Fact]
+    public void ACutOrDamagedParquetFileIsAnInvalidDataExceptionNamingIt()
+    {
+        var m = RandomMatrix(200, 3, 9, named: true);
+        var path = NewPath("parquet");
+        WriteParquet(path, m, 50);
+        var bytes = File.ReadAllBytes(path);
+
+        var cut = NewPath("parquet");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
+        Mentions(Assert.Throws<InvalidDataException>(() => DataSource.Parquet(cut)), cut);
+
+        // Damage the first page's header and data (the footer, read when the source is made, is intact).
+        var damaged = NewPath("parquet");
+        var copy = (byte[])bytes.Clone();
+        for (int i = 4; i < 40; i++) copy[i] = 0xFF;
+        File.WriteAllBytes(damaged, copy);
+        using var source = DataSource.Parquet(damaged);
+        Mentions(Assert.Throws<InvalidDataException>(() => ReadAll(source, 64)), damaged, "row group 0");
+    }
+
+    [Fact]
     public void AFileThatIsNotParquetIsRefusedNamingIt()
     {
         var path = WriteText("a,b\n1,2\n", "parquet");
