@@ -15,6 +15,8 @@
 //        (how often each start reaches the known optima of tests/fixtures/r_start_optima.json; Rscript bench/flexmix_starts.R for flexmix's)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- em /tmp/embench/NAME [iterations] [threads]   (one JSON line; the files
 //        from bench/make_em_bench.py, the same run by scikit-learn: bench/sklearn_em.py; em-default NAME [threads] fits from the default start)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- source-make <path.bin|.csv|.parquet> <rows> <columns> <seed>   (a K = 8 Gaussian mixture, streamed to the file)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- source <path> [columns] [passes]   (reads it whole through a DataSource, 4096-row buffer: rows, s, MB/s, peak RSS)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -34,6 +36,16 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] is "em" or "em-default")
 {
     EmDsl.Bench.EmBench.Run(args);
+    return;
+}
+if (args.Length > 0 && args[0] == "source-make")
+{
+    EmDsl.Bench.SourceBench.Make(args[1], long.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
+    return;
+}
+if (args.Length > 0 && args[0] == "source")
+{
+    EmDsl.Bench.SourceBench.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 0, args.Length > 3 ? int.Parse(args[3]) : 2);
     return;
 }
 if (args.Length > 0 && args[0] == "gemm")

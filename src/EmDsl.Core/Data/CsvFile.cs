@@ -7,7 +7,8 @@ namespace EmDsl.Data;
 /// Reads a numeric CSV file into a <see cref="DataMatrix"/>, streaming (CsvHelper's UTF-8 reader) into a growing
 /// buffer of doubles; the file's text is never held. Every problem is a <see cref="FormatException"/> that names the
 /// file, the line as numbered in the file (header and blank lines counted, 1-based) and, for a cell, the column by
-/// 1-based number and header name.
+/// 1-based number and header name. The row parser, <see cref="CsvRows"/>, is shared with the streamed
+/// <see cref="CsvSource"/>, which throws the same messages as <see cref="InvalidDataException"/>.
 /// </summary>
 internal static class CsvFile
 {
@@ -16,30 +17,35 @@ internal static class CsvFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(options);
         Validate(options);
-        var reading = new Reading(path, options);
-        using var reader = CsvReader.FromFile(path, new CsvReaderOptions
+        var rows = new CsvRows(path, options, message => new FormatException(message));
+        using var reader = rows.Open();
+        var values = new double[4096];
+        int count = 0, n = 0;
+        while (rows.Next(reader))
         {
-            Separator = options.Separator,
-            HasHeader = false,
-            TrackLineNumbers = true,
-            SkipEmptyLines = false,
-            TrimWhitespace = true,
-            MalformedData = CsvMalformedDataHandling.Throw,
-            DetectSeparatorHint = false,
-            FormatProvider = reading.Numbers,
-        });
-        try
-        {
-            while (reader.Read()) reading.Record(reader);
+            int columns = rows.Columns;
+            if ((long)count + columns > values.Length) values = Grow(values, count, columns, n, path);
+            rows.Parse(reader, values.AsSpan(count, columns));
+            count += columns;
+            n++;
         }
-        catch (CsvFormatException e)
-        {
-            throw new FormatException($"{path}, line {e.LineNumber}: the quoting is malformed ({e.Message}).", e);
-        }
-        return reading.Finish();
+        if (rows.Columns < 0 || n == 0) throw rows.NoData();
+        Array.Resize(ref values, count);
+        return DataMatrix.Wrap(values, n, rows.Columns, rows.Names);
     }
 
-    private static void Validate(CsvOptions options)
+    private static double[] Grow(double[] values, int count, int columns, int rows, string path)
+    {
+        long needed = (long)count + columns;
+        if (needed > Array.MaxLength)
+            throw new InvalidOperationException($"{path}: {rows + 1:N0} rows × {columns:N0} columns {Numerics.ArraySize.TooLarge(needed)}.");
+        long size = Math.Max(needed, Math.Min((long)values.Length * 2, Array.MaxLength));
+        Array.Resize(ref values, (int)size);
+        return values;
+    }
+
+    /// <summary>Checks the options (an <see cref="ArgumentException"/> naming the option).</summary>
+    internal static void Validate(CsvOptions options)
     {
         if (!Enum.IsDefined(options.Header))
             throw new ArgumentException($"CsvOptions.Header is {(int)options.Header}, not CsvHeader.Present or CsvHeader.Absent.", nameof(options));
@@ -52,8 +58,14 @@ internal static class CsvFile
                 nameof(options));
     }
 
-    /// <summary>The state of one read: header, column count, values so far, a pending blank line.</summary>
-    private sealed class Reading(string path, CsvOptions options)
+    /// <summary>
+    /// One pass over a CSV file's rows: opens CsvHelper's reader, takes the header (or the first row's width), checks
+    /// each record's blank lines and column count, and parses a data row's cells. <see cref="Read"/> (into a matrix)
+    /// and the streamed <see cref="CsvSource"/> share it, so both accept the same files with the same messages;
+    /// <paramref name="error"/> makes the exception (a <see cref="FormatException"/> for the one, an
+    /// <see cref="InvalidDataException"/> for the other).
+    /// </summary>
+    internal sealed class CsvRows(string path, CsvOptions options, Func<string, Exception> error)
     {
         private readonly byte _otherMark = options.DecimalSeparator == '.' ? (byte)',' : (byte)'.';
         private string[]? _names;
@@ -61,12 +73,18 @@ internal static class CsvFile
         private long _headerLine;
         private long _firstDataLine;
         private long _blankLine;
-        private int _rows;
-        private int _count;
-        private double[] _values = new double[4096];
 
         /// <summary>The invariant number format with the chosen decimal mark, and no usable group separator.</summary>
         public NumberFormatInfo Numbers { get; } = NumberFormat(options.DecimalSeparator);
+
+        /// <summary>The header's names once read (null without a header).</summary>
+        public string[]? Names => _names;
+
+        /// <summary>Values per row once the header or the first row has been read; −1 before.</summary>
+        public int Columns => _columns;
+
+        /// <summary>The line (1-based, as numbered in the file) of the record <see cref="Next"/> last returned.</summary>
+        public long Line { get; private set; }
 
         private static NumberFormatInfo NumberFormat(char decimalSeparator)
         {
@@ -76,54 +94,111 @@ internal static class CsvFile
             return NumberFormatInfo.ReadOnly(f);
         }
 
-        public void Record(CsvReader reader)
+        /// <summary>Opens the file with CsvHelper's streaming UTF-8 reader.</summary>
+        public CsvReader Open() => CsvReader.FromFile(path, new CsvReaderOptions
         {
-            long line = reader.LineNumber;
-            if (IsBlank(reader))
-            {
-                if (_blankLine == 0) _blankLine = line;
-                return;
-            }
-            if (_blankLine != 0)
-                throw new FormatException(
-                    $"{path}, line {_blankLine}: the line is blank but line {line} below it has data. Blank lines are accepted only at the end of the file " +
-                    "(in a one-column file a blank line would be a missing value, which EmDsl does not accept); remove it.");
-            if (_columns < 0)
-            {
-                if (options.Header == CsvHeader.Present)
-                {
-                    _names = Header(reader, line);
-                    _headerLine = line;
-                    _columns = _names.Length;
-                    return;
-                }
-                _columns = reader.FieldCount;
-                _firstDataLine = line;
-            }
-            else if (_firstDataLine == 0) _firstDataLine = line;
+            Separator = options.Separator,
+            HasHeader = false,
+            TrackLineNumbers = true,
+            SkipEmptyLines = false,
+            TrimWhitespace = true,
+            MalformedData = CsvMalformedDataHandling.Throw,
+            DetectSeparatorHint = false,
+            FormatProvider = Numbers,
+        });
 
-            int n = reader.FieldCount;
-            if (n != _columns) throw Arity(line, n);
-            if ((long)_count + n > _values.Length) Grow(n);
-            var values = _values.AsSpan(_count, n);
-            for (int j = 0; j < n; j++)
+        /// <summary>
+        /// Advances to the next data row (taking the header on the way), or returns false at the end of the file.
+        /// The row's cells are then parsed by <see cref="Parse"/>.
+        /// </summary>
+        public bool Next(CsvReader reader)
+        {
+            try
+            {
+                return NextRecord(reader);
+            }
+            catch (CsvFormatException e)
+            {
+                throw Malformed(e);
+            }
+        }
+
+        private bool NextRecord(CsvReader reader)
+        {
+            while (true)
+            {
+                if (!reader.Read()) return false;
+                long line = reader.LineNumber;
+                Line = line;
+                if (IsBlank(reader))
+                {
+                    if (_blankLine == 0) _blankLine = line;
+                    continue;
+                }
+                if (_blankLine != 0)
+                    throw error(
+                        $"{path}, line {_blankLine}: the line is blank but line {line} below it has data. Blank lines are accepted only at the end of the file " +
+                        "(in a one-column file a blank line would be a missing value, which EmDsl does not accept); remove it.");
+                if (_columns < 0)
+                {
+                    if (options.Header == CsvHeader.Present)
+                    {
+                        _names = Header(reader, line);
+                        _headerLine = line;
+                        _columns = _names.Length;
+                        continue;
+                    }
+                    _columns = reader.FieldCount;
+                    _firstDataLine = line;
+                }
+                else if (_firstDataLine == 0) _firstDataLine = line;
+
+                int n = reader.FieldCount;
+                if (n != _columns) throw Arity(line, n);
+                return true;
+            }
+        }
+
+        private Exception Malformed(CsvFormatException e) => Wrap($"{path}, line {e.LineNumber}: the quoting is malformed ({e.Message}).", e);
+
+        private Exception Wrap(string message, Exception inner)
+        {
+            var e = error(message);
+            return e switch
+            {
+                FormatException => new FormatException(message, inner),
+                InvalidDataException => new InvalidDataException(message, inner),
+                _ => e,
+            };
+        }
+
+        /// <summary>Parses the current data row's cells into <paramref name="values"/> (of length <see cref="Columns"/>).</summary>
+        public void Parse(CsvReader reader, Span<double> values)
+        {
+            try
+            {
+                ParseCells(reader, values);
+            }
+            catch (CsvFormatException e)
+            {
+                throw Malformed(e);
+            }
+        }
+
+        private void ParseCells(CsvReader reader, Span<double> values)
+        {
+            for (int j = 0; j < values.Length; j++)
             {
                 if (!reader.TryParse(j, out values[j]) || !double.IsFinite(values[j]) || reader.GetSpan(j).IndexOf(_otherMark) >= 0)
-                    throw Cell(reader, line, j);
+                    throw Cell(reader, Line, j);
             }
-            _count += n;
-            _rows++;
         }
 
-        public DataMatrix Finish()
-        {
-            if (_columns < 0)
-                throw new FormatException($"{path} is empty{(_blankLine != 0 ? " (only blank lines)" : "")}: there is no {(options.Header == CsvHeader.Present ? "header line and no " : "")}data.");
-            if (_rows == 0)
-                throw new FormatException($"{path} has a header line ({Names()}) but no data rows.");
-            Array.Resize(ref _values, _count);
-            return DataMatrix.Wrap(_values, _rows, _columns, _names);
-        }
+        /// <summary>The error for a file that ended without a data row.</summary>
+        public Exception NoData() =>
+            _columns < 0 || _names is null
+                ? error($"{path} is empty{(_blankLine != 0 ? " (only blank lines)" : "")}: there is no {(options.Header == CsvHeader.Present ? "header line and no " : "")}data.")
+                : error($"{path} has a header line ({NameList()}) but no data rows.");
 
         private static bool IsBlank(CsvReader reader)
         {
@@ -143,38 +218,29 @@ internal static class CsvFile
                 allNumbers &= reader.TryParse(j, out double v) && double.IsFinite(v) && reader.GetSpan(j).IndexOf(_otherMark) < 0;
             }
             if (allNumbers)
-                throw new FormatException(
+                throw error(
                     $"{path}, line {line}: the first line ({string.Join(options.Separator, names)}) consists only of numbers, so the file seems to have no header; " +
                     "read it with new CsvOptions { Header = CsvHeader.Absent } (with the default, CsvHeader.Present, that line would be taken as column names and its row lost).");
             var problem = DataMatrix.NameProblem(names);
             if (problem is not null)
-                throw new FormatException($"{path}, line {line} (the header): {problem}");
+                throw error($"{path}, line {line} (the header): {problem}");
             return names;
         }
 
-        private string Names() => _names is null ? "" : string.Join(", ", _names.Select(n => $"'{n}'"));
+        private string NameList() => _names is null ? "" : string.Join(", ", _names.Select(n => $"'{n}'"));
 
-        private FormatException Arity(long line, int n)
+        private Exception Arity(long line, int n)
         {
             string expected = _names is not null
-                ? $"the header (line {_headerLine}) names {_columns} column{(_columns == 1 ? "" : "s")} ({Names()})"
+                ? $"the header (line {_headerLine}) names {_columns} column{(_columns == 1 ? "" : "s")} ({NameList()})"
                 : $"line {_firstDataLine}, the first row, has {_columns}";
             string hint = n > _columns && options.Separator == ',' && options.DecimalSeparator == '.'
                 ? " (if the file writes numbers with a decimal comma, read it with new CsvOptions { Separator = ';', DecimalSeparator = ',' })"
                 : "";
-            return new FormatException($"{path}, line {line}: the line has {n} value{(n == 1 ? "" : "s")} but {expected}; every row must have one value per column{hint}.");
+            return error($"{path}, line {line}: the line has {n} value{(n == 1 ? "" : "s")} but {expected}; every row must have one value per column{hint}.");
         }
 
-        private void Grow(int n)
-        {
-            long needed = (long)_count + n;
-            if (needed > Array.MaxLength)
-                throw new InvalidOperationException($"{path}: {_rows + 1:N0} rows × {_columns:N0} columns {Numerics.ArraySize.TooLarge(needed)}.");
-            long size = Math.Max(needed, Math.Min((long)_values.Length * 2, Array.MaxLength));
-            Array.Resize(ref _values, (int)size);
-        }
-
-        private FormatException Cell(CsvReader reader, long line, int j)
+        private Exception Cell(CsvReader reader, long line, int j)
         {
             string text = reader.GetString(j).Trim();
             string where = $"{path}, line {line}, column {j + 1}{(_names is null ? "" : $" ('{_names[j]}')")}";
@@ -195,7 +261,7 @@ internal static class CsvFile
                 why = $"'{text}' is not a number, so the file seems to have a header line; read it with CsvOptions.Header = CsvHeader.Present (the default)";
             else
                 why = $"'{text}' is not a number";
-            return new FormatException($"{where}: {why}.");
+            return error($"{where}: {why}.");
         }
 
         private static readonly string[] MissingMarks = ["na", "nan", "n/a", "#n/a", "null", "none", "nil", "missing", ".", "?", "-"];

@@ -47,19 +47,101 @@ public abstract class DataSource : IDisposable
     /// <summary>Opens a reader positioned at the first row. Dispose it when done; a source may have several readers open at once.</summary>
     public abstract DataSourceReader OpenReader();
 
-    /// <summary>The 0-based index of the column named <paramref name="name"/>.</summary>
+    /// <summary>The 0-based index of the column named <paramref name="name"/> (compared exactly, after trimming).</summary>
     /// <exception cref="ArgumentException">No column has that name (the message lists the names there are).</exception>
     /// <exception cref="InvalidOperationException">The source has no column names.</exception>
     public int ColumnIndex(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (_names is null)
-            throw new InvalidOperationException($"{Description} has no column names, so there is no column '{name}'; refer to columns by index 0..{Columns - 1}.");
-        return DataMatrix.Wrap([], 0, _names.Length, _names).ColumnIndex(name);
+            throw new InvalidOperationException($"{Subject} has no column names, so there is no column '{name}'; refer to columns by index 0..{Columns - 1}.");
+        string key = name.Trim();
+        int index = Array.IndexOf(_names, key);
+        if (index >= 0) return index;
+        var alike = _names.FirstOrDefault(n => string.Equals(n, key, StringComparison.OrdinalIgnoreCase));
+        throw new ArgumentException(
+            $"{Capitalized(Description)} has no column '{name}'{(alike is null ? "" : $" (names are case-sensitive: did you mean '{alike}'?)")}; " +
+            $"its columns are {string.Join(", ", _names.Select(n => $"'{n}'"))}.",
+            nameof(name));
     }
 
     /// <summary>The rows of an in-memory matrix (no copy), with its column names.</summary>
-    public static DataSource FromMatrix(DataMatrix data) => new MatrixSource(data);
+    public static DataSource FromMatrix(DataMatrix data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return new MatrixSource(data);
+    }
+
+    /// <summary>
+    /// A binary file of row-major, little-endian IEEE 754 float64 values with no header: row 0's
+    /// <paramref name="columns"/> values, then row 1's, and so on (8 · <paramref name="columns"/> bytes per row). This is
+    /// what numpy's <c>X.astype('&lt;f8').tofile(path)</c> and <see cref="WriteBinaryFile"/> write. The
+    /// <see cref="RowCount"/> is the file's length / (8 · <paramref name="columns"/>). Each reader opens its own handle
+    /// and reads into the caller's buffer (the file is not memory-mapped, so it never counts towards the process's
+    /// memory). Values are passed through untouched: NaN and ±∞ are the fit's to check. The file must not change while
+    /// the source is in use; a reader that finds it changed throws.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="columns">Values per row (the file does not record it).</param>
+    /// <param name="columnNames">Optional names for the columns, one per column.</param>
+    /// <exception cref="ArgumentException"><paramref name="columns"/> is not positive, or the names are wrong in number, empty or repeated.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is empty, or its length is not a whole number of rows: the message names
+    /// the file, the row it ends in the middle of (counted from 0) and how many of that row's values are present.</exception>
+    public static DataSource BinaryFile(string path, int columns, IReadOnlyList<string>? columnNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (columns <= 0) throw new ArgumentException($"A binary data file needs at least one column per row, not {columns}.", nameof(columns));
+        return new BinaryFileSource(path, columns, columnNames);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> as a binary file that <see cref="BinaryFile"/> reads: its values row-major as
+    /// little-endian float64, no header (the column count and names are not stored). Replaces an existing file.
+    /// </summary>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public static void WriteBinaryFile(string path, DataMatrix data)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(data);
+        BinaryFileSource.Write(path, data);
+    }
+
+    /// <summary>
+    /// A numeric CSV file streamed row by row, never held whole. It accepts exactly the files
+    /// <see cref="DataMatrix.ReadCsv(string, CsvOptions)"/> accepts (see there: header, separators, blank lines at the end
+    /// only, no missing or infinite values), and reports the same problems with the same messages (file, line as numbered
+    /// in the file, column), but as <see cref="InvalidDataException"/>, the type a <see cref="DataSourceReader"/> throws,
+    /// rather than <see cref="FormatException"/>. The header and the first data row are read here (so the columns and
+    /// their names are known, and a file without data is refused at once); each <see cref="OpenReader"/> opens the file
+    /// again and parses rows as they are read, so a malformed row further down is reported by the read that reaches it.
+    /// <see cref="RowCount"/> is <see langword="null"/> (unknown without reading the file).
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="options">Header, separator and decimal mark; <see cref="CsvOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is empty or has no data rows, or its header or first row is malformed.</exception>
+    public static DataSource Csv(string path, CsvOptions? options = null) => CsvSource.Open(path, options ?? CsvOptions.Default);
+
+    /// <summary>
+    /// Numeric columns of a Parquet file, read a row group at a time (a reader holds one row group of the requested
+    /// columns, as doubles, not the file). Accepted column types: double, float and the integer types (8 to 64 bits,
+    /// signed or unsigned), each converted exactly to a double; a 64-bit integer that a double cannot hold exactly
+    /// (beyond ±2⁵³, not a multiple of the spacing there) makes the read throw. A null is NaN, a missing value (which a
+    /// fit accepts only where it allows missing values). <see cref="RowCount"/> comes from the file's metadata.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="columns">The top-level columns to read, in this order; all of the file's columns when null (then every one must be numeric).</param>
+    /// <exception cref="ArgumentException">A requested column is not in the file (the message lists the file's columns and their types), or a name is repeated, or the list is empty.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not Parquet, has no rows, or a requested column is not numeric (string, bool, date, decimal, list, struct): the message names the file, column and type.</exception>
+    public static DataSource Parquet(string path, IReadOnlyList<string>? columns = null) => ParquetSource.Open(path, columns);
+
+    /// <summary>The <see cref="Description"/> capitalized, to begin a message with.</summary>
+    internal string Subject => Capitalized(Description);
+
+    private static string Capitalized(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
     /// <summary>Releases what the source holds open (nothing, for most sources).</summary>
     public void Dispose()
