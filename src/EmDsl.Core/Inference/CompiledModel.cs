@@ -153,6 +153,9 @@ internal sealed class CompiledModel
         /// <summary>Given posterior (rows × K) to use instead of inferring it (starts).</summary>
         public double[]? FixedResponsibilities { get; init; }
 
+        /// <summary>Given hard labels (one per row) whose one-hot posterior to use instead of inferring it (a mixture's start).</summary>
+        public int[]? FixedLabels { get; init; }
+
         /// <summary>Receives the posterior marginals (rows × K), unweighted.</summary>
         public double[]? Responsibilities { get; init; }
 
@@ -202,6 +205,22 @@ internal sealed class CompiledModel
 
     private Workspace NewWorkspace(int chunk) => new(this, chunk);
 
+    /// <summary>Workspaces of one chunk size, kept between passes (a fit makes hundreds of passes).</summary>
+    private sealed record WorkspacePool(int Chunk, System.Collections.Concurrent.ConcurrentBag<Workspace> Pool);
+
+    /// <summary>The pool of the last chunk size used (replaced whole, so concurrent predictions never see a torn pair).</summary>
+    private WorkspacePool _workspaces = new(0, []);
+
+    /// <summary>The pool of workspaces for <paramref name="chunk"/> rows (a new one when the chunk size changed).</summary>
+    private System.Collections.Concurrent.ConcurrentBag<Workspace> Workspaces(int chunk)
+    {
+        var current = _workspaces;
+        if (current.Chunk == chunk) return current.Pool;
+        var fresh = new WorkspacePool(chunk, []);
+        _workspaces = fresh;
+        return fresh.Pool;
+    }
+
     private static ParallelOptions Parallelism(FitOptions options, CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = cancellationToken };
 
@@ -233,7 +252,7 @@ internal sealed class CompiledModel
         var (h, bias) = state is null ? (Array.Empty<double>(), Array.Empty<double>()) : Pack(state);
         var partial = new Summary[chunks];
         ParallelWork.For(0, chunks, Parallelism(options, cancellationToken),
-            () => NewWorkspace(chunk),
+            Workspaces(chunk), () => NewWorkspace(chunk),
             (c, ws) =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -258,6 +277,11 @@ internal sealed class CompiledModel
         if (outputs.FixedResponsibilities is { } fixedR)
         {
             fixedR.AsSpan(start * k0, rows * k0).CopyTo(r);
+        }
+        else if (outputs.FixedLabels is { } labels)
+        {
+            r.Clear();
+            for (int i = 0; i < rows; i++) r[i * k0 + labels[start + i]] = 1;
         }
         else
         {
@@ -459,7 +483,7 @@ internal sealed class CompiledModel
 
         // Phase 3: the blocks' statistics (and the occupancy counts), chunk by chunk from the weighted posterior.
         var partial = new Summary[chunks];
-        ParallelWork.For(0, chunks, parallel, () => NewWorkspace(chunk), (c, ws) =>
+        ParallelWork.For(0, chunks, parallel, Workspaces(chunk), () => NewWorkspace(chunk), (c, ws) =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);
@@ -492,7 +516,7 @@ internal sealed class CompiledModel
         int n = data.Rows, k0 = States, chunk = Math.Min(options.ChunkRows, n);
         int chunks = (n + chunk - 1) / chunk;
         var (h, bias) = Pack(state);
-        ParallelWork.For(0, chunks, Parallelism(options, cancellationToken), () => NewWorkspace(chunk), (c, ws) =>
+        ParallelWork.For(0, chunks, Parallelism(options, cancellationToken), Workspaces(chunk), () => NewWorkspace(chunk), (c, ws) =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);

@@ -259,10 +259,7 @@ internal static class EmEngine
                 _cancel.ThrowIfCancellationRequested();
                 int mark = _log.Count;
                 _log.Iteration = 0;
-                var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
-                var labels = RandomPartition(random);
-                for (int i = 0; i < labels.Length; i++) r[i * K + labels[i]] = 1;
-                var path = new Path(FromResponsibilities(r), K);
+                var path = new Path(FromLabels(RandomPartition(random)), K);
                 Evaluate(path, restart, report: false);
                 Advance(path, restart, rp.ShortIterations, report: false);
                 var events = _log.TakeSince(mark);
@@ -434,6 +431,7 @@ internal static class EmEngine
                     var labels = _model.Latent.StartLabels(
                         () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel, _options.MaxDegreeOfParallelism), _sequences, random, restart);
                     if (_labels is not null) labels = AgreeWithKnown(labels);
+                    if (_model.Latent is not MarkovChainRuntime) return FromLabels(labels);
                     var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];
                     _model.Latent.StartPosterior(labels, r);
                     return FromResponsibilities(r);
@@ -447,6 +445,19 @@ internal static class EmEngine
                 default:
                     throw new ArgumentException($"Unknown initialisation {_start}.");
             }
+        }
+
+        /// <summary>
+        /// The first estimate from hard labels of independent rows (a mixture's start), labelled rows taking their known
+        /// label: each chunk's one-hot posterior is made as the chunk is processed, so no rows × K array is held.
+        /// </summary>
+        private ModelState FromLabels(int[] labels)
+        {
+            if (_labels is not null)
+                for (int i = 0; i < labels.Length; i++)
+                    if (_labels[i] >= 0) labels[i] = _labels[i];
+            var summary = _model.Pass(_data, _sequences, _logBase, _weights, null, new CompiledModel.PassOutputs { FixedLabels = labels }, _options, _cancel);
+            return MStep(summary, null);
         }
 
         private ModelState FromResponsibilities(double[] r)

@@ -24,6 +24,17 @@ internal static class ParallelWork
     public static void For<TLocal>(int fromInclusive, int toExclusive, ParallelOptions options, Func<TLocal> localInit, Func<int, TLocal, TLocal> body) =>
         Run(() => Parallel.For(fromInclusive, toExclusive, options, localInit, (i, _, local) => Tag(i, () => body(i, local)), _ => { }));
 
+    /// <summary>
+    /// <see cref="For{TLocal}(int, int, ParallelOptions, Func{TLocal}, Func{int, TLocal, TLocal})"/> whose thread-local
+    /// states come from <paramref name="pool"/> and return to it (Parallel.For may start many more local states than
+    /// there are threads; pooling them keeps a pass from allocating its scratch over and over). A state's contents are
+    /// whatever the previous user left: the body must not rely on them.
+    /// </summary>
+    public static void For<TLocal>(int fromInclusive, int toExclusive, ParallelOptions options, System.Collections.Concurrent.ConcurrentBag<TLocal> pool,
+        Func<TLocal> create, Func<int, TLocal, TLocal> body) =>
+        Run(() => Parallel.For(fromInclusive, toExclusive, options, () => pool.TryTake(out var local) ? local : create(),
+            (i, _, local) => Tag(i, () => body(i, local)), pool.Add));
+
     /// <summary><see cref="Parallel.Invoke(Action[])"/>, its failures unwrapped (the first action's first).</summary>
     public static void Invoke(params Action[] actions) =>
         Run(() => Parallel.Invoke(actions.Select((a, i) => (Action)(() => Tag(i, a))).ToArray()));
