@@ -104,6 +104,7 @@ internal static class KMeansPlusPlus
 
     private static double[] Standardised(DataMatrix data, int[] columns, double[]? weights)
     {
+        if (data.HasMissingValues) return StandardisedObserved(data, columns, weights);
         int n = data.Rows, d = columns.Length;
         var x = new double[n * d];
         for (int j = 0; j < d; j++)
@@ -125,6 +126,44 @@ internal static class KMeansPlusPlus
             double sd = Math.Sqrt(variance / total);
             if (!(sd > 0)) sd = 1;
             for (int i = 0; i < n; i++) x[i * d + j] = (data[i, columns[j]] - mean) / sd;
+        }
+        return x;
+    }
+
+    /// <summary>
+    /// As <see cref="Standardised"/>, each column's mean and spread taken over its observed values; a missing value
+    /// becomes 0, the column's mean, so that it does not pull the distances.
+    /// </summary>
+    private static double[] StandardisedObserved(DataMatrix data, int[] columns, double[]? weights)
+    {
+        int n = data.Rows, d = columns.Length;
+        var x = new double[n * d];
+        for (int j = 0; j < d; j++)
+        {
+            double total = 0, mean = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double v = data[i, columns[j]];
+                if (double.IsNaN(v)) continue;
+                double w = weights?[i] ?? 1;
+                total += w;
+                mean += w * v;
+            }
+            mean = total > 0 ? mean / total : 0;
+            double variance = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double v = data[i, columns[j]];
+                if (double.IsNaN(v)) continue;
+                variance += (weights?[i] ?? 1) * (v - mean) * (v - mean);
+            }
+            double sd = total > 0 ? Math.Sqrt(variance / total) : 1;
+            if (!(sd > 0)) sd = 1;
+            for (int i = 0; i < n; i++)
+            {
+                double v = data[i, columns[j]];
+                x[i * d + j] = double.IsNaN(v) ? 0 : (v - mean) / sd;
+            }
         }
         return x;
     }
