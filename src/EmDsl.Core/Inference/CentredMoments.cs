@@ -29,7 +29,7 @@ internal static class CentredMoments
         return mean;
     }
 
-    /// <summary>The (weighted) mean of each of the block's columns over the rows where it is observed (not NaN).</summary>
+    /// <summary>The (weighted) mean of each of the block's columns over the rows where it is observed (not NaN; 0 for a column never observed).</summary>
     private static double[] ObservedMean(IReadOnlyList<int> columns, DataMatrix data, ReadOnlySpan<double> weights)
     {
         var mean = new double[columns.Count];
@@ -46,12 +46,8 @@ internal static class CentredMoments
                 mean[j] += w * v;
             }
         }
-        for (int j = 0; j < mean.Length; j++)
-        {
-            if (!(total[j] > 0))
-                throw new ArgumentException($"Column {columns[j]} has no observed value (with positive weight); a column missing everywhere cannot be estimated.");
-            mean[j] /= total[j];
-        }
+        // A column never observed is centred on 0 (any centre will do); a start from responsibilities reports it.
+        for (int j = 0; j < mean.Length; j++) mean[j] = total[j] > 0 ? mean[j] / total[j] : 0;
         return mean;
     }
 

@@ -22,17 +22,22 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
     /// that separates columns, over the rows with the block observed otherwise —, what a hole contributes to the
     /// statistics before the first M-step, when there are no parameters to take its expectation under.
     /// </summary>
-    private readonly double[]? _observedMean;
+    private readonly Lazy<double[]>? _observedMean;
 
     public ConjugateRuntime(ConjugateBlock<TParameters> block, int components, DataMatrix? data = null, ReadOnlySpan<double> weights = default)
         : base(block, components)
     {
         _family = block.Family;
         _prior = block.Prior;
-        if (data is not null && data.HasMissingValues && Columns.ToArray().Max() < data.Columns) _observedMean = ObservedMean(data, weights);
+        if (data is not null && data.HasMissingValues && Columns.ToArray().Max() < data.Columns)
+        {
+            // Needed only by a start from responsibilities, and then an error when a column is never observed.
+            var w = weights.ToArray();
+            _observedMean = new Lazy<double[]>(() => ObservedMean(data, w), LazyThreadSafetyMode.ExecutionAndPublication);
+        }
     }
 
-    private double[] ObservedMean(DataMatrix data, ReadOnlySpan<double> weights)
+    private double[] ObservedMean(DataMatrix data, double[] weights)
     {
         int d = Dimension, s = StatisticCount;
         var cols = Columns.ToArray();
@@ -42,7 +47,7 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         var t = new double[s];
         for (int r = 0; r < data.Rows; r++)
         {
-            double w = weights.IsEmpty ? 1 : weights[r];
+            double w = weights.Length == 0 ? 1 : weights[r];
             var row = data.Row(r);
             int m = MissingCount(row);
             if (m == d || (m > 0 && !_family.SeparatesColumns)) continue;
@@ -60,8 +65,8 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         {
             if (!(total[i] > 0))
                 throw new ArgumentException(_family.SeparatesColumns
-                    ? $"Block '{Name}': column {cols[i]} has no observed value (with positive weight); a column missing everywhere cannot be estimated."
-                    : $"Block '{Name}': no row observes the block's columns (with positive weight); it cannot be estimated.");
+                    ? $"Block '{Name}': column {cols[i]} has no observed value (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the column."
+                    : $"Block '{Name}': no row observes the block's columns (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the block.");
             sum[i] /= total[i];
         }
         return sum;
@@ -116,7 +121,7 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
         var state = stats.State;
         var means = new double[k0 * s];
         if (state is null)
-            for (int k = 0; k < k0; k++) _observedMean!.CopyTo(means, k * s);
+            for (int k = 0; k < k0; k++) _observedMean!.Value.CopyTo(means, k * s);
         else
             for (int k = 0; k < k0; k++) _family.MeanMap(state.Natural.AsSpan(k * s, s), means.AsSpan(k * s, s));
         double entropy = 0;

@@ -23,6 +23,8 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     private readonly GaussianPrior? _prior;
     private readonly bool _tied;
     private readonly double[] _origin;
+    /// <summary>With missing values: the columns with no observed value (of positive weight), or null when there are none.</summary>
+    private readonly bool[]? _neverObserved;
     private readonly double[]? _priorScatter;
     /// <summary>n': the covariance pseudo-count the prior's form gives this block (see <see cref="GaussianPrior"/>).</summary>
     private readonly double _priorCount;
@@ -33,6 +35,18 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         _prior = block.Prior;
         _tied = block.Covariance == CovarianceType.Tied;
         _origin = CentredMoments.WeightedMean(block.Columns, data, weights);
+        if (data.HasMissingValues && block.Columns.Max() < data.Columns)
+        {
+            _neverObserved = new bool[block.Columns.Count];
+            for (int j = 0; j < _neverObserved.Length; j++)
+            {
+                int c = block.Columns[j];
+                bool seen = false;
+                for (int r = 0; r < data.Rows && !seen; r++) seen = !double.IsNaN(data[r, c]) && (weights.IsEmpty || weights[r] > 0);
+                _neverObserved[j] = !seen;
+            }
+            if (!_neverObserved.Contains(true)) _neverObserved = null;
+        }
         if (_prior is not null)
         {
             (_priorCount, _priorScatter) = _prior.PseudoObservations(_family.Structure, _tied ? components : 1);
@@ -259,6 +273,10 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
                 Array.Clear(spread);
                 if (usual is null)
                 {
+                    for (int j = 0; j < d; j++)
+                        if (_neverObserved is not null && _neverObserved[j])
+                            throw new ArgumentException(
+                                $"Block '{Name}': column {cols[j]} has no observed value (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the column.");
                     for (int j = 0; j < d; j++) y[j] = double.IsNaN(x[j]) ? 0 : x[j] - centre[j];
                 }
                 else
