@@ -13,6 +13,8 @@
 //        (Poisson regression mixtures and experts; Rscript bench/flexmix_regression.R export-dir times flexmix on the same data)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- starts [seeds] [tune]   (tune: also RandomPartitions(m, s) for m in 1, 5, 10, 20 and s in 0, 5, 10, 20)
 //        (how often each start reaches the known optima of tests/fixtures/r_start_optima.json; Rscript bench/flexmix_starts.R for flexmix's)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- missing [rows] [dims] [components] [iterations] [rate] [repeats]
+//        (missing values marginalised: complete data, the option on without holes, and with a fraction missing at random)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -67,6 +69,13 @@ if (args.Length > 0 && args[0] == "regression")
 if (args.Length > 0 && args[0] == "starts")
 {
     EmDsl.Bench.StartsBench.Run(args.Length > 1 ? int.Parse(args[1]) : 20, "tests/fixtures", args.Length > 2 && args[2] == "tune");
+    return;
+}
+if (args.Length > 0 && args[0] == "missing")
+{
+    EmDsl.Bench.MissingBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 4,
+        args.Length > 3 ? int.Parse(args[3]) : 3, args.Length > 4 ? int.Parse(args[4]) : 10,
+        args.Length > 5 ? double.Parse(args[5], CultureInfo.InvariantCulture) : 0.2, args.Length > 6 ? int.Parse(args[6]) : 3);
     return;
 }
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;

@@ -130,7 +130,6 @@ public sealed class DataMatrix
         return null;
     }
 
-
     /// <summary>Copies a rectangular array (F#: <c>float[,]</c>).</summary>
     /// <exception cref="ArgumentException">Empty, or a value is NaN or infinite.</exception>
     public static DataMatrix From(double[,] values) => From(values, MissingValues.Reject);

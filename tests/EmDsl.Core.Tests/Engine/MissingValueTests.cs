@@ -436,6 +436,20 @@ public class MissingValueTests
         Assert.Equal(before.Parameters(p), after.Parameters(p));
     }
 
+    [Fact]
+    public void WithHolesTheFitIsTheSameBitForBitOnAnyNumberOfThreads()
+    {
+        var c = new GaussianCase(31, 3, 3, CovarianceType.Full, 0.3);
+        var (w, comps) = c.Parameters();
+        var data = c.Data(2000, comps, w);
+        var model = Mixture.WithComponents(3).Observe(Blocks.Gaussian("g", [0, 1, 2])).Build();
+        var one = model.Fit(data, Marginalize with { Seed = 2, MaxIterations = 20, ChunkRows = 97, MaxDegreeOfParallelism = 1 });
+        var many = model.Fit(data, Marginalize with { Seed = 2, MaxIterations = 20, ChunkRows = 97, MaxDegreeOfParallelism = 4 });
+        Assert.Equal(one.ObjectiveTrace, many.ObjectiveTrace);
+        Assert.Equal(one.FreeEnergyTrace, many.FreeEnergyTrace);
+        Assert.Equal(one.Weights, many.Weights);
+    }
+
     // ------------------------------------------------------------ bad input
 
     [Fact]
