@@ -108,8 +108,9 @@ internal sealed class CompiledModel
     /// <summary>
     /// Checks missing values in the columns a model reads before anything is built from the data: under
     /// <see cref="MissingValuePolicy.Reject"/> the first is an error naming the row, column and option; under
-    /// <see cref="MissingValuePolicy.Marginalize"/>, a hidden Markov model, a gating network's covariate, or a block
-    /// that cannot marginalise (regression, factor) with a missing value is an error naming it.
+    /// <see cref="MissingValuePolicy.Marginalize"/>, a gating network's covariate or a block that cannot marginalise
+    /// (regression, factor) with a missing value is an error naming it. (Hidden Markov models marginalise like mixtures:
+    /// the emissions are the blocks' marginal densities and phase 3 adds the holes' statistics and entropy.)
     /// </summary>
     internal static void CheckMissing(ILatentModel model, DataMatrix data, MissingValuePolicy policy, bool chain, string what = "fit")
     {
@@ -119,9 +120,6 @@ internal sealed class CompiledModel
         if (policy == MissingValuePolicy.Reject)
             throw new ArgumentException(
                 $"Row {first.Row}, column {first.Column} is missing (NaN), and FitOptions.MissingValues is Reject{(what == "fit" ? "" : " for this model's fit")}: set FitOptions.MissingValues = MissingValuePolicy.Marginalize to marginalise missing values, or remove the row.");
-        if (chain)
-            throw new NotSupportedException(
-                $"Row {first.Row}, column {first.Column} is missing: MissingValuePolicy.Marginalize supports mixtures; a hidden Markov model needs complete data.");
         if (model.Gating is { } gating && data.FirstMissing(gating.Covariates) is { } g)
             throw new NotSupportedException(
                 $"Row {g.Row}, column {g.Column} is missing, but it is a covariate of the gating network, whose weights π_k(x) need every covariate: remove the row or impute the covariate.");

@@ -49,7 +49,7 @@ internal static class EmEngine
         if (options.Initialization is KMeansPlusPlusInitialization or AutoInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
         model = model.Resolve(data.Data); // blocks declared by name read the data's columns of those names
         CompiledModel.CheckMissing(model, data.Data, options.MissingValues, chain: true);
-        var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
+        var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights, options.MissingValues);
         var result = new Run(compiled, data.Data, data.Starts, rowWeights, options, progress, cancellationToken).Execute();
         return new HiddenMarkovFit(compiled, result);
     }

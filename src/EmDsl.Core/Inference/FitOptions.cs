@@ -194,11 +194,13 @@ public enum MissingValuePolicy
     /// and the conditional covariance Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om; for an independent column its mean under the
     /// component). The objective is the observed-data log-likelihood (plus log prior) and never decreases. A row
     /// with every column of the model missing contributes nothing (its posterior is the weights) and is reported as
-    /// <see cref="FitEventKind.RowsWithoutObservations"/>. Supported for mixtures with constant weights whose
-    /// blocks are Gaussian or conjugate exponential families; a block of a family whose statistics do not separate
-    /// by column (categorical one-hot, multinomial, a declared family, Gamma, ...) accepts only rows with all of its
-    /// columns missing or none; regressions, factor blocks, gating networks and hidden Markov models reject missing
-    /// values with an error naming the block, row and column.
+    /// <see cref="FitEventKind.RowsWithoutObservations"/>. Supported for mixtures and hidden Markov models whose
+    /// blocks are Gaussian or conjugate exponential families (for an HMM a step with nothing observed has emission
+    /// probability 1 in every state); a block of a family whose statistics do not separate by column (categorical
+    /// one-hot, multinomial, a declared family, Gamma, ...) accepts only rows with all of its columns missing or none;
+    /// regressions and factor blocks (response or covariate) and gating covariates reject missing values with an
+    /// error naming the block, row and column. Predictions of a fit made with this option accept holes the same way
+    /// (a model loaded from a file rejects them).
     /// </summary>
     Marginalize,
 }
