@@ -19,11 +19,12 @@ let private holedData (seed: int) =
         values[i, 0] <- (if k = 0 then -3.0 else 3.0) + normal ()
         values[i, 1] <- (if k = 0 then 1.0 else -1.0) + 0.5 * normal ()
         values[i, 2] <- float (MathNet.Numerics.Distributions.Poisson.Sample(random, (if k = 0 then 2.0 else 8.0)))
-    DataMatrix.WithMissing(values, seen)
+    values, seen
 
 [<Fact>]
 let ``An F# fit marginalises missing values and recovers the clusters`` () =
-    let data = holedData 17
+    let values, seen = holedData 17
+    let data = DataMatrix.WithMissing(values, seen)
     Assert.True data.HasMissingValues
     let g = Blocks.Gaussian("g", [ 0; 1 ], CovarianceType.Full)
     let p = Blocks.Poisson("p", [ 2 ])
@@ -49,3 +50,16 @@ let ``Without the option a hole names its row, column and the option`` () =
     let error = Assert.Throws<ArgumentException>(fun () -> model.Fit(data) |> ignore)
     Assert.Contains("Row 1, column 0", error.Message)
     Assert.Contains("FitOptions.MissingValues", error.Message)
+
+[<Fact>]
+let ``The F# layer fits with missing values through Data.withMissing and the MissingValues setting`` () =
+    let values, seen = holedData 23
+    let g = EmDsl.FSharp.Block.gaussian "g" [ 0; 1 ] EmDsl.FSharp.Covariance.Full
+    let fit =
+        EmDsl.FSharp.Mixture.create 2
+        |> EmDsl.FSharp.Mixture.observe g
+        |> EmDsl.FSharp.Mixture.build
+        |> EmDsl.FSharp.Fit.runWith [ EmDsl.FSharp.Seed 1; EmDsl.FSharp.MissingValues MissingValuePolicy.Marginalize ] (EmDsl.FSharp.Data.withMissing values seen)
+    let means = EmDsl.FSharp.Fit.parameters g fit |> List.map (fun c -> c.Mean[0]) |> List.sort
+    Assert.InRange(means[0], -3.2, -2.8)
+    Assert.InRange(means[1], 2.8, 3.2)
