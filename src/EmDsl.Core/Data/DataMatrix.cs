@@ -261,7 +261,7 @@ public sealed class DataMatrix
     /// <param name="options">Header, separator and decimal mark; <see cref="CsvOptions.Default"/> for a headed, comma-separated file.</param>
     /// <exception cref="FormatException">
     /// The file is empty or has a header but no rows; a row's number of cells differs from the header's or the first
-    /// row's; a cell is empty, a missing-value mark (NA, NaN, ...), infinite (inf, ∞, a number beyond ±1.8e308) or not
+    /// row's; a cell is empty or a missing-value mark (NA, NaN, ...) without <see cref="CsvOptions.MissingValues"/> allowing it, or is infinite (inf, ∞, a number beyond ±1.8e308) or not
     /// a number under the options; the header is all numbers, or has an empty or repeated name; the quoting is
     /// malformed. The message names the file, the line, and for a cell its 1-based column number, header name and text.
     /// </exception>

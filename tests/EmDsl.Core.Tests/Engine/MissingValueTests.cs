@@ -392,7 +392,7 @@ public class MissingValueTests
         var proba = fit.PredictProba(data);
         foreach (int i in empty)
         {
-            Assert.Equal(0.0, scores[i]);
+            Assert.Equal(0.0, scores[i], 1e-12);
             for (int k = 0; k < 2; k++) Assert.Equal(fit.Weights[k], proba[i, k], 1e-14);
         }
         foreach (var c in fit.Parameters(g))
