@@ -17,6 +17,8 @@
 //        from bench/make_em_bench.py, the same run by scikit-learn: bench/sklearn_em.py; em-default NAME [threads] fits from the default start)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- source-make <path.bin|.csv|.parquet> <rows> <columns> <seed>   (a K = 8 Gaussian mixture, streamed to the file)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- source <path> [columns] [passes]   (reads it whole through a DataSource, 4096-row buffer: rows, s, MB/s, peak RSS)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- missing [rows] [dims] [components] [iterations] [rate] [repeats]
+//        (missing values marginalised: complete data, the option on without holes, and with a fraction missing at random)
 //   e.g. dotnet run -c Release --project bench/EmDsl.Bench -- 200000 8 8 30 full /tmp/emdsl-bench
 //        /usr/bin/python3 bench/sklearn_gmm.py /tmp/emdsl-bench
 using System.Diagnostics;
@@ -86,6 +88,13 @@ if (args.Length > 0 && args[0] == "regression")
 if (args.Length > 0 && args[0] == "starts")
 {
     EmDsl.Bench.StartsBench.Run(args.Length > 1 ? int.Parse(args[1]) : 20, "tests/fixtures", args.Length > 2 && args[2] == "tune");
+    return;
+}
+if (args.Length > 0 && args[0] == "missing")
+{
+    EmDsl.Bench.MissingBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 4,
+        args.Length > 3 ? int.Parse(args[3]) : 3, args.Length > 4 ? int.Parse(args[4]) : 10,
+        args.Length > 5 ? double.Parse(args[5], CultureInfo.InvariantCulture) : 0.2, args.Length > 6 ? int.Parse(args[6]) : 3);
     return;
 }
 int rows = args.Length > 0 ? int.Parse(args[0]) : 200_000;

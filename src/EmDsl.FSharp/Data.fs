@@ -24,6 +24,10 @@ module Data =
     /// Reads a CSV file with other settings, e.g. <c>Data.readCsvWith (CsvOptions(Separator = ';', DecimalSeparator = ','))</c>.
     let readCsvWith (options: CsvOptions) (path: string) : DataMatrix = DataMatrix.ReadCsv(path, options)
 
+    /// A matrix with missing values: the entries whose mask is false are missing (DataMatrix.WithMissing); fit it
+    /// with the setting <c>MissingValues MissingValuePolicy.Marginalize</c>.
+    let withMissing (values: float[,]) (observed: bool[,]) : DataMatrix = DataMatrix.WithMissing(values, observed)
+
     /// The number of rows.
     let rows (data: DataMatrix) : int = data.Rows
 

@@ -36,6 +36,8 @@ type FitOption =
     | Floors of FloorStrategy
     /// Whether inexact M-step candidates are compared with the previous parameters (default true).
     | CheckMSteps of bool
+    /// What a fit does with missing values (default Reject; Marginalize fits the observed-data likelihood exactly).
+    | MissingValues of MissingValuePolicy
     /// The optimiser of generalized-EM M-steps (regressions, gating).
     | MStepOptimizer of OptimizerOptions
     /// How the first parameters are chosen (default k-means++).
@@ -83,6 +85,7 @@ type FitDispatch =
             | MaxThreads v -> o <- FitOptions(o, MaxDegreeOfParallelism = v)
             | Floors v -> o <- FitOptions(o, Floors = v)
             | CheckMSteps v -> o <- FitOptions(o, CheckMSteps = v)
+            | MissingValues v -> o <- FitOptions(o, MissingValues = v)
             | MStepOptimizer v -> o <- FitOptions(o, MStepOptimizer = v)
             | Initialize v -> o <- FitOptions(o, Initialization = v)
             | StartFrom fit -> o <- FitOptions(o, Initialization = Initialization.FromFit fit)

@@ -19,6 +19,8 @@ public class ApiShapeTests
             MaxIterations = 7, Tolerance = 0.5, Restarts = 3, Seed = 11, Initialization = Initialization.KMeansPlusPlus(2),
             CovarianceFloor = 0.25, Floors = FloorStrategy.MatchScikitLearn, ProbabilityFloor = 0.01, EmptyComponentThreshold = 0.125, ChunkRows = 9, MaxDegreeOfParallelism = 2,
             MStepOptimizer = new EmDsl.Optimization.OptimizerOptions { Method = EmDsl.Optimization.OptimizerMethod.Newton, MaxIterations = 3 }, CheckMSteps = false,
+            MissingValues = MissingValuePolicy.Marginalize,
+            RunAllIterations = true, KnownLabels = [0, -1], Frozen = new FrozenParameters { Weights = true },
         };
         var defaults = FitOptions.Default;
         var copy = new FitOptions(changed);

@@ -203,7 +203,7 @@ let ``Every fit setting reaches FitOptions; later settings win`` () =
             [ Options start; Seed 3; Restarts 4; MaxIterations 9; Tolerance 1e-3; CovarianceFloor 1e-4
               ProbabilityFloor 1e-7; EmptyComponentThreshold 1e-5; MaxThreads 2; Floors FloorStrategy.MatchScikitLearn
               CheckMSteps false; MStepOptimizer(EmDsl.Optimization.OptimizerOptions(MaxIterations = 11))
-              Initialize(Initialization.KMeansPlusPlus 3); Seed 8 ]
+              Initialize(Initialization.KMeansPlusPlus 3); Seed 8; MissingValues MissingValuePolicy.Marginalize ]
     Assert.Equal(7, o.ChunkRows)
     Assert.Equal(8, o.Seed)
     Assert.Equal(4, o.Restarts)
@@ -215,6 +215,7 @@ let ``Every fit setting reaches FitOptions; later settings win`` () =
     Assert.Equal(2, o.MaxDegreeOfParallelism)
     Assert.Equal(FloorStrategy.MatchScikitLearn, o.Floors)
     Assert.False o.CheckMSteps
+    Assert.Equal(MissingValuePolicy.Marginalize, o.MissingValues)
     Assert.Equal(11, o.MStepOptimizer.MaxIterations)
     Assert.Equal(Initialization.KMeansPlusPlus 3, o.Initialization)
     Assert.Equal(FitOptions.Default, Fit.options [])

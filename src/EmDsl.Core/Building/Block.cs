@@ -159,6 +159,9 @@ public abstract class Block
     /// <summary>Number of free parameters of this block in a mixture of <paramref name="components"/> components.</summary>
     public abstract int FreeParameterCount(int components);
 
+    /// <summary>Whether the block's runtime marginalises missing values (Gaussian and conjugate exponential-family blocks).</summary>
+    internal virtual bool SupportsMissing => false;
+
     /// <summary>Creates the block's per-fit machinery (its data frame is taken from <paramref name="data"/>).</summary>
     internal abstract BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components);
 

@@ -125,8 +125,10 @@ internal sealed class ConjugateBlock<TParameters> : Block<TParameters>
     public override int FreeParameterCount(int components) =>
         (Sharing == Sharing.Shared ? 1 : components) * Family.FreeParameterCount;
 
+    internal override bool SupportsMissing => true;
+
     internal override BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components) =>
-        new ConjugateRuntime<TParameters>(this, components);
+        new ConjugateRuntime<TParameters>(this, components, data, sampleWeights);
 }
 
 /// <summary>A Gaussian block: covariance type (including tied), the Gaussian prior, and a centring origin.</summary>
@@ -174,6 +176,8 @@ internal sealed class GaussianBlock : Block<GaussianParameters>
             _ => groups * (d + 1),
         };
     }
+
+    internal override bool SupportsMissing => true;
 
     internal override BlockRuntime CreateRuntime(DataMatrix data, ReadOnlySpan<double> sampleWeights, int components) =>
         new GaussianRuntime(this, components, data, sampleWeights);

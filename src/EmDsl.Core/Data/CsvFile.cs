@@ -189,6 +189,11 @@ internal static class CsvFile
         {
             for (int j = 0; j < values.Length; j++)
             {
+                if (options.MissingValues == MissingValues.Allow && IsMissingCell(reader.GetString(j).Trim()))
+                {
+                    values[j] = double.NaN;
+                    continue;
+                }
                 if (!reader.TryParse(j, out values[j]) || !double.IsFinite(values[j]) || reader.GetSpan(j).IndexOf(_otherMark) >= 0)
                     throw Cell(reader, Line, j);
             }
@@ -246,9 +251,9 @@ internal static class CsvFile
             string where = $"{path}, line {line}, column {j + 1}{(_names is null ? "" : $" ('{_names[j]}')")}";
             string why;
             if (text.Length == 0)
-                why = "the cell is empty; EmDsl does not accept missing values (remove or impute them before reading the file)";
+                why = "the cell is empty; EmDsl accepts missing values only when asked to (read with CsvOptions.MissingValues = MissingValues.Allow, or remove or impute them before reading the file)";
             else if (IsMissing(text))
-                why = $"'{text}' marks a missing value; EmDsl does not accept missing values (remove or impute them before reading the file)";
+                why = $"'{text}' marks a missing value; EmDsl accepts missing values only when asked to (read with CsvOptions.MissingValues = MissingValues.Allow, or remove or impute them before reading the file)";
             else if (IsInfinite(text))
                 why = $"'{text}' is infinite; EmDsl does not accept non-finite values";
             else if (reader.TryParse(j, out double v) && double.IsInfinity(v))
@@ -271,6 +276,9 @@ internal static class CsvFile
         private static bool IsMissing(string text) =>
             MissingMarks.Contains(text, StringComparer.OrdinalIgnoreCase)
             || text.Length == 4 && text[0] is '+' or '-' && text.AsSpan(1).Equals("nan", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>An empty cell or a missing-value mark (NA, NaN, ...), read as missing under <see cref="CsvOptions.MissingValues"/>.</summary>
+        private static bool IsMissingCell(string text) => text.Length == 0 || IsMissing(text);
 
         private static bool IsInfinite(string text) => InfiniteMarks.Contains(text.TrimStart('+', '-', '−'), StringComparer.OrdinalIgnoreCase);
     }

@@ -35,4 +35,12 @@ public sealed record CsvOptions
     /// contains the other mark is an error, never read as a grouped number.
     /// </summary>
     public char DecimalSeparator { get; init; } = '.';
+
+    /// <summary>
+    /// Whether an empty cell or a missing-value mark (NA, NaN, N/A, #N/A, null, none, nil, missing, '.', '?', '-',
+    /// case-insensitive) is read as a missing value (NaN, see <see cref="DataMatrix.HasMissingValues"/>) — with
+    /// <see cref="Data.MissingValues.Allow"/> — or is an error naming the line and column (the default,
+    /// <see cref="Data.MissingValues.Reject"/>). Infinite values are always an error.
+    /// </summary>
+    public MissingValues MissingValues { get; init; } = MissingValues.Reject;
 }

@@ -11,8 +11,9 @@ internal readonly struct DataChunk
 {
     private readonly ReadOnlyMemory<double> _values;
 
-    public DataChunk(ReadOnlyMemory<double> values, int firstRow, int rows, int columns)
+    public DataChunk(ReadOnlyMemory<double> values, int firstRow, int rows, int columns, bool mayHaveMissing = false)
     {
+        MayHaveMissing = mayHaveMissing;
         if (values.Length != rows * columns)
             throw new ArgumentException($"A chunk of {rows} rows × {columns} columns needs {rows * columns} values, not {values.Length}.", nameof(values));
         _values = values;
@@ -20,6 +21,9 @@ internal readonly struct DataChunk
         Rows = rows;
         Columns = columns;
     }
+
+    /// <summary>Whether some value may be missing (NaN); false guarantees none is, so the blocks keep their fast path.</summary>
+    public bool MayHaveMissing { get; }
 
     /// <summary>Index of the chunk's first row in the whole data.</summary>
     public int FirstRow { get; }

@@ -4,8 +4,11 @@ namespace EmDsl.Data;
 /// <summary>
 /// An immutable rows × columns table of doubles, stored row-major, that every fit and prediction reads.
 /// Construction validates the input: a matrix with no rows or no columns, ragged rows, or a NaN or
-/// infinite value is rejected with an exception naming the row and column. (Missing values are not
-/// supported yet; encode them out of the data before fitting.) Columns may have names (<see cref="ColumnNames"/>):
+/// infinite value is rejected with an exception naming the row and column. Missing values are an explicit opt-in:
+/// <see cref="From(double[,], MissingValues)"/> with <see cref="Data.MissingValues.Allow"/> keeps NaN entries as
+/// missing, and <see cref="WithMissing"/> marks them with a mask (a fit then needs
+/// <see cref="Inference.FitOptions.MissingValues"/> = <see cref="Inference.MissingValuePolicy.Marginalize"/>);
+/// infinite values are always rejected. Columns may have names (<see cref="ColumnNames"/>):
 /// <see cref="ReadCsv(string, CsvOptions)"/> keeps a file's header, <see cref="WithColumnNames"/> sets them from code.
 /// </summary>
 public sealed class DataMatrix
@@ -13,14 +16,24 @@ public sealed class DataMatrix
     private readonly double[] _values;
     private readonly string[]? _names;
 
-    private DataMatrix(double[] values, int rows, int columns, string[]? names = null)
+    private DataMatrix(double[] values, int rows, int columns, string[]? names = null, bool? hasMissing = null)
     {
         _values = values;
         Rows = rows;
         Columns = columns;
         _names = names;
         ColumnNames = names is null ? null : Array.AsReadOnly(names);
+        HasMissingValues = hasMissing ?? Array.Exists(values, double.IsNaN);
     }
+
+    /// <summary>
+    /// Whether some entry is missing (NaN): possible only for a matrix built with <see cref="Data.MissingValues.Allow"/>,
+    /// <see cref="WithMissing"/>, or read from a CSV file with <see cref="CsvOptions.MissingValues"/> allowed.
+    /// </summary>
+    public bool HasMissingValues { get; }
+
+    /// <summary>Whether the value in row <paramref name="row"/>, column <paramref name="column"/> is missing.</summary>
+    public bool IsMissing(int row, int column) => double.IsNaN(this[row, column]);
 
     /// <summary>Number of rows (observations).</summary>
     public int Rows { get; }
@@ -64,7 +77,7 @@ public sealed class DataMatrix
             throw new ArgumentException($"{names.Length} column name{(names.Length == 1 ? " was" : "s were")} given for {Columns} column{(Columns == 1 ? "" : "s")}.", nameof(columnNames));
         var problem = NameProblem(names);
         if (problem is not null) throw new ArgumentException(problem, nameof(columnNames));
-        return new DataMatrix(_values, Rows, Columns, names);
+        return new DataMatrix(_values, Rows, Columns, names, HasMissingValues);
     }
 
     /// <summary>Why a list of column names is unusable (an empty or null name, or repeated names), or null when it is fine.</summary>
@@ -99,7 +112,7 @@ public sealed class DataMatrix
     internal ReadOnlySpan<double> Row(int row) => _values.AsSpan(row * Columns, Columns);
 
     /// <summary>Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="rows"/>) as a chunk, without copying (engine use only).</summary>
-    internal DataChunk Chunk(int start, int rows) => new(_values.AsMemory(start * Columns, rows * Columns), start, rows, Columns);
+    internal DataChunk Chunk(int start, int rows) => new(_values.AsMemory(start * Columns, rows * Columns), start, rows, Columns, HasMissingValues);
 
     /// <summary>All rows as one chunk.</summary>
     internal DataChunk All => Chunk(0, Rows);
@@ -107,9 +120,27 @@ public sealed class DataMatrix
     /// <summary>Wraps already validated storage without copying (engine use only).</summary>
     internal static DataMatrix Wrap(double[] rowMajor, int rows, int columns, string[]? names = null) => new(rowMajor, rows, columns, names);
 
+    /// <summary>The first missing entry among <paramref name="columns"/> (row-major order), or null.</summary>
+    internal (int Row, int Column)? FirstMissing(IReadOnlyCollection<int> columns)
+    {
+        if (!HasMissingValues) return null;
+        for (int i = 0; i < Rows; i++)
+            foreach (int j in columns)
+                if (j < Columns && double.IsNaN(_values[i * Columns + j])) return (i, j);
+        return null;
+    }
+
     /// <summary>Copies a rectangular array (F#: <c>float[,]</c>).</summary>
     /// <exception cref="ArgumentException">Empty, or a value is NaN or infinite.</exception>
-    public static DataMatrix From(double[,] values)
+    public static DataMatrix From(double[,] values) => From(values, MissingValues.Reject);
+
+    /// <summary>
+    /// Copies a rectangular array (F#: <c>float[,]</c>); with <see cref="MissingValues.Allow"/> a NaN entry is kept as a
+    /// missing value (see <see cref="HasMissingValues"/>), which a fit marginalises under
+    /// <see cref="Inference.MissingValuePolicy.Marginalize"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty, a value is infinite, or (under <see cref="MissingValues.Reject"/>) NaN; the message names the row and column.</exception>
+    public static DataMatrix From(double[,] values, MissingValues missing)
     {
         ArgumentNullException.ThrowIfNull(values);
         int rows = values.GetLength(0), cols = values.GetLength(1);
@@ -117,7 +148,30 @@ public sealed class DataMatrix
         var data = new double[ArraySize.Argument(rows, cols, nameof(values), () => $"{rows:N0} rows × {cols:N0} columns")];
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
-                data[i * cols + j] = RequireFinite(values[i, j], i, j);
+                data[i * cols + j] = missing == MissingValues.Allow && double.IsNaN(values[i, j]) ? double.NaN : RequireFinite(values[i, j], i, j);
+        return new DataMatrix(data, rows, cols);
+    }
+
+    /// <summary>
+    /// Copies a rectangular array in which the entries whose <paramref name="observedMask"/> is false are missing
+    /// (stored as NaN, whatever <paramref name="values"/> holds there); the observed entries must be finite.
+    /// </summary>
+    /// <param name="values">The values, rows × columns.</param>
+    /// <param name="observedMask">true where the value is observed; the same shape as <paramref name="values"/>.</param>
+    /// <exception cref="ArgumentException">The shapes differ (the message gives both), the data is empty, or an observed value is NaN or infinite.</exception>
+    public static DataMatrix WithMissing(double[,] values, bool[,] observedMask)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(observedMask);
+        int rows = values.GetLength(0), cols = values.GetLength(1);
+        if (observedMask.GetLength(0) != rows || observedMask.GetLength(1) != cols)
+            throw new ArgumentException(
+                $"The observed mask is {observedMask.GetLength(0)} × {observedMask.GetLength(1)} but the values are {rows} × {cols}; they must have the same shape.", nameof(observedMask));
+        RequireNonEmpty(rows, cols);
+        var data = new double[ArraySize.Argument(rows, cols, nameof(values), () => $"{rows:N0} rows × {cols:N0} columns")];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                data[i * cols + j] = observedMask[i, j] ? RequireFinite(values[i, j], i, j) : double.NaN;
         return new DataMatrix(data, rows, cols);
     }
 
@@ -207,7 +261,7 @@ public sealed class DataMatrix
     /// <param name="options">Header, separator and decimal mark; <see cref="CsvOptions.Default"/> for a headed, comma-separated file.</param>
     /// <exception cref="FormatException">
     /// The file is empty or has a header but no rows; a row's number of cells differs from the header's or the first
-    /// row's; a cell is empty, a missing-value mark (NA, NaN, ...), infinite (inf, ∞, a number beyond ±1.8e308) or not
+    /// row's; a cell is empty or a missing-value mark (NA, NaN, ...) without <see cref="CsvOptions.MissingValues"/> allowing it, or is infinite (inf, ∞, a number beyond ±1.8e308) or not
     /// a number under the options; the header is all numbers, or has an empty or repeated name; the quoting is
     /// malformed. The message names the file, the line, and for a cell its 1-based column number, header name and text.
     /// </exception>
@@ -223,8 +277,20 @@ public sealed class DataMatrix
 
     private static double RequireFinite(double v, int row, int col)
     {
-        if (double.IsNaN(v)) throw new ArgumentException($"Row {row}, column {col} is NaN; EmDsl does not accept missing values (remove or impute them first).");
+        if (double.IsNaN(v))
+            throw new ArgumentException(
+                $"Row {row}, column {col} is NaN. A missing value must be declared: build the data with DataMatrix.From(values, MissingValues.Allow) or DataMatrix.WithMissing(values, observedMask), and fit with FitOptions.MissingValues = MissingValuePolicy.Marginalize.");
         if (double.IsInfinity(v)) throw new ArgumentException($"Row {row}, column {col} is {(v > 0 ? "+∞" : "−∞")}; data must be finite.");
         return v;
     }
+}
+
+/// <summary>Whether a <see cref="DataMatrix"/> being built accepts missing values (NaN entries).</summary>
+public enum MissingValues
+{
+    /// <summary>A NaN entry is an error naming its row and column (the default).</summary>
+    Reject,
+
+    /// <summary>A NaN entry is a missing value; a fit needs <see cref="Inference.FitOptions.MissingValues"/> = <see cref="Inference.MissingValuePolicy.Marginalize"/>.</summary>
+    Allow,
 }

@@ -83,7 +83,7 @@ public sealed class SequenceData
         return new SequenceData(DataMatrix.Wrap(values, values.Length / columns, columns, names), list.Select(m => m.Rows).ToArray());
     }
 
-    /// <summary>One sequence per rectangular array (F#: a list of <c>float[,]</c>), each validated like <see cref="DataMatrix.From"/>.</summary>
+    /// <summary>One sequence per rectangular array (F#: a list of <c>float[,]</c>), each validated like <see cref="DataMatrix.From(double[,])"/>.</summary>
     public static SequenceData FromArrays(IEnumerable<double[,]> sequences)
     {
         ArgumentNullException.ThrowIfNull(sequences);

@@ -83,6 +83,10 @@ public sealed class BernoulliFamily : ExponentialFamily<BernoulliParameters>
 
     internal override bool HasClosedFormInverse => true;
 
+    internal override bool SeparatesColumns => true;
+
+    internal override double ColumnLogNormalizer(double eta) => SpecialFunctions.Log1pExp(eta);
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

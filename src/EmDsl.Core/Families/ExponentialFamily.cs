@@ -94,6 +94,18 @@ public abstract class ExponentialFamily
     /// </summary>
     internal virtual bool HasClosedFormInverse => false;
 
+    /// <summary>
+    /// Whether the family is a product of independent one-column families with one statistic each: T_j(x) = x_j,
+    /// A(η) = Σ_j <see cref="ColumnLogNormalizer"/>(η_j), log h(x) = Σ_j log h_j(x_j) with log h_j(0) = 0, and the
+    /// mean of column j depending on η_j alone. Then a missing column drops its statistic and its log-normalizer term
+    /// exactly (missing values, <see cref="Inference.MissingValuePolicy.Marginalize"/>). False unless a built-in family says otherwise.
+    /// </summary>
+    internal virtual bool SeparatesColumns => false;
+
+    /// <summary>A_j(η_j) of one column of a family that <see cref="SeparatesColumns"/>.</summary>
+    internal virtual double ColumnLogNormalizer(double eta) =>
+        throw new NotSupportedException($"The {Name} family's statistics do not separate by column.");
+
     /// <summary>Whether η is a valid natural parameter (A(η) finite).</summary>
     public abstract bool IsNaturalParameter(ReadOnlySpan<double> eta);
 

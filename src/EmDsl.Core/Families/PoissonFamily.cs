@@ -88,6 +88,10 @@ public sealed class PoissonFamily : ExponentialFamily<PoissonParameters>
 
     internal override bool HasClosedFormInverse => true;
 
+    internal override bool SeparatesColumns => true;
+
+    internal override double ColumnLogNormalizer(double eta) => Math.Exp(eta);
+
     /// <inheritdoc />
     public override void InverseMeanMap(ReadOnlySpan<double> mean, Span<double> eta)
     {

@@ -75,7 +75,12 @@ internal abstract class BlockRuntime
 
     // ---- data ----
 
-    /// <summary>Checks that the chunk has the block's columns and that every row lies in the family's support.</summary>
+    /// <summary>
+    /// Checks that the chunk has the block's columns and that every row lies in the family's support. A missing value
+    /// (possible only under <see cref="MissingValuePolicy.Marginalize"/>) is checked by <see cref="MissingCount"/>'s
+    /// rules: a row with all of the block's columns missing is skipped; one with some missing is accepted only by a
+    /// block that <see cref="FillsHoles"/>, whose observed values are checked with the holes read as 0.
+    /// </summary>
     public virtual void Validate(DataChunk data)
     {
         int max = _columns.Max();
@@ -87,12 +92,59 @@ internal abstract class BlockRuntime
         {
             var row = data.Row(r);
             for (int j = 0; j < _columns.Length; j++) x[j] = row[_columns[j]];
+            if (data.MayHaveMissing && MissingCount(row) is int m && m > 0)
+            {
+                if (m == _columns.Length) continue;
+                if (!FillsHoles)
+                {
+                    int hole = _columns[0];
+                    foreach (int c in _columns) if (double.IsNaN(row[c])) { hole = c; break; }
+                    throw new NotSupportedException(
+                        $"Row {data.FirstRow + r}, column {hole} is missing, but block '{Name}' ({Family.Name}) has statistics that do not separate by column, so it cannot marginalise some of its columns alone: a row must have all of the block's columns {string.Join(", ", _columns)} missing or none.");
+                }
+                for (int j = 0; j < x.Length; j++) if (double.IsNaN(x[j])) x[j] = 0;
+            }
             var violation = Family.CheckSupport(x);
             if (violation is not null)
                 throw new ArgumentException(
                     $"Row {data.FirstRow + r}, column {_columns[violation.Offset]} (block '{Name}', {Family.Name}): {violation.Reason}.");
         }
     }
+
+    // ---- missing values (FitOptions.MissingValues = Marginalize) ----
+
+    /// <summary>Whether the block can marginalise missing values in its columns (false: a missing value in them is an error).</summary>
+    public virtual bool SupportsMissing => false;
+
+    /// <summary>
+    /// Whether a missing column of a row is read as 0 in T(x) and log h(x), which must then drop exactly that column's
+    /// part (a family that <see cref="ExponentialFamily.SeparatesColumns"/>, or a block that corrects its own terms, as
+    /// the Gaussian does). Otherwise only rows with all of the block's columns missing are allowed; their T and log h are 0.
+    /// </summary>
+    protected virtual bool FillsHoles => false;
+
+    /// <summary>How many of the block's columns are missing (NaN) in <paramref name="row"/>, a row of the whole data.</summary>
+    public int MissingCount(ReadOnlySpan<double> row)
+    {
+        int m = 0;
+        foreach (int c in _columns) if (double.IsNaN(row[c])) m++;
+        return m;
+    }
+
+    /// <summary>
+    /// For a shared-frame block, on a chunk that may have missing values: adds to the log-joint (rows × K) what makes
+    /// each row with holes the log-likelihood of its observed columns (the engine's product and bias hold T(x)·η_k − A(η_k)
+    /// with the holes' statistics 0, so this adds back the missing columns' part of A(η_k)).
+    /// </summary>
+    public virtual void AddMissingTerms(DataChunk data, BlockState state, Span<double> logJoint) { }
+
+    /// <summary>
+    /// On a chunk that may have missing values: adds the expected statistics of the missing columns of each row given
+    /// its observed ones and each state, under the weighted posterior <paramref name="posterior"/>, to
+    /// <paramref name="into"/>, and returns Σ_n Σ_k w_n q_n(k) H[p(x_m | x_o, z = k)] (without the base measure, which
+    /// cancels against the complete-data expected log h) — the missing values' part of the free energy's entropy.
+    /// </summary>
+    public virtual double AccumulateMissing(DataChunk data, ReadOnlySpan<double> posterior, Statistics into) => 0;
 
     /// <summary>Copies the block's columns of the chunk's rows into <paramref name="x"/> (rows × D).</summary>
     public void Gather(DataChunk data, Span<double> x)
@@ -111,10 +163,31 @@ internal abstract class BlockRuntime
     {
         Gather(data, gather);
         int d = Dimension, s = StatisticCount;
-        try { Family.SufficientStatistics(gather.Slice(0, data.Rows * d), data.Rows, t, stride, offset); }
-        catch (Exception e) when (e is not OperationCanceledException)
+        if (data.MayHaveMissing)
         {
-            throw FamilyFailure(data, gather, "T(x)", e, (x, one) => Family.SufficientStatistics(x, 1, one, s, 0), s);
+            // Row by row: holes read as 0 in a block that fills them; a row with every column missing has T = 0.
+            for (int i = 0; i < data.Rows; i++)
+            {
+                var x = gather.Slice(i * d, d);
+                if (!FillHoles(x))
+                {
+                    t.Slice(i * stride + offset, s).Clear();
+                    continue;
+                }
+                try { Family.SufficientStatistics(x, 1, t.Slice(i * stride), stride, offset); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new InvalidOperationException($"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): T(x) failed: {e.Message}", e);
+                }
+            }
+        }
+        else
+        {
+            try { Family.SufficientStatistics(gather.Slice(0, data.Rows * d), data.Rows, t, stride, offset); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw FamilyFailure(data, gather, "T(x)", e, (x, one) => Family.SufficientStatistics(x, 1, one, s, 0), s);
+            }
         }
         for (int i = 0; i < data.Rows; i++)
             for (int j = 0; j < s; j++)
@@ -123,14 +196,45 @@ internal abstract class BlockRuntime
                         $"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): T(x) entry {j} is {FamilyChecks.Show(t[i * stride + offset + j])}; sufficient statistics must be finite on the support.");
     }
 
+    /// <summary>
+    /// Prepares one gathered row (length D) with holes: reads them as 0 in a block that <see cref="FillsHoles"/>
+    /// (true), or says the row is to be skipped (false) when it has every column missing; a row without holes is left as it is.
+    /// </summary>
+    private bool FillHoles(Span<double> x)
+    {
+        int m = 0;
+        for (int j = 0; j < x.Length; j++) if (double.IsNaN(x[j])) m++;
+        if (m == 0) return true;
+        if (!FillsHoles) return m < x.Length; // partial holes were rejected by Validate
+        for (int j = 0; j < x.Length; j++) if (double.IsNaN(x[j])) x[j] = 0;
+        return true;
+    }
+
     /// <summary>Adds log h(x) of the chunk's rows to <paramref name="logBase"/> (which must be finite on entry).</summary>
     public void AddLogBaseMeasure(DataChunk data, Span<double> gather, Span<double> logBase)
     {
         Gather(data, gather);
-        try { Family.AddLogBaseMeasure(gather.Slice(0, data.Rows * Dimension), data.Rows, logBase); }
-        catch (Exception e) when (e is not OperationCanceledException)
+        if (data.MayHaveMissing)
         {
-            throw FamilyFailure(data, gather, "log h(x)", e, (x, one) => Family.AddLogBaseMeasure(x, 1, one), 1);
+            int d = Dimension;
+            for (int i = 0; i < data.Rows; i++)
+            {
+                var x = gather.Slice(i * d, d);
+                if (!FillHoles(x)) continue; // every column missing: this block contributes nothing
+                try { Family.AddLogBaseMeasure(x, 1, logBase.Slice(i, 1)); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    throw new InvalidOperationException($"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): log h(x) failed: {e.Message}", e);
+                }
+            }
+        }
+        else
+        {
+            try { Family.AddLogBaseMeasure(gather.Slice(0, data.Rows * Dimension), data.Rows, logBase); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw FamilyFailure(data, gather, "log h(x)", e, (x, one) => Family.AddLogBaseMeasure(x, 1, one), 1);
+            }
         }
         for (int i = 0; i < data.Rows; i++)
             if (!double.IsFinite(logBase[i]))

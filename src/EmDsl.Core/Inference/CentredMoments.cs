@@ -16,6 +16,7 @@ internal static class CentredMoments
     {
         var mean = new double[columns.Count];
         if (columns.Max() >= data.Columns) return mean; // Validate() reports the missing column.
+        if (data.HasMissingValues) return ObservedMean(columns, data, weights);
         double total = 0;
         for (int r = 0; r < data.Rows; r++)
         {
@@ -25,6 +26,28 @@ internal static class CentredMoments
             for (int j = 0; j < mean.Length; j++) mean[j] += w * row[columns[j]];
         }
         for (int j = 0; j < mean.Length; j++) mean[j] /= total;
+        return mean;
+    }
+
+    /// <summary>The (weighted) mean of each of the block's columns over the rows where it is observed (not NaN; 0 for a column never observed).</summary>
+    private static double[] ObservedMean(IReadOnlyList<int> columns, DataMatrix data, ReadOnlySpan<double> weights)
+    {
+        var mean = new double[columns.Count];
+        var total = new double[columns.Count];
+        for (int r = 0; r < data.Rows; r++)
+        {
+            double w = weights.IsEmpty ? 1 : weights[r];
+            var row = data.Row(r);
+            for (int j = 0; j < mean.Length; j++)
+            {
+                double v = row[columns[j]];
+                if (double.IsNaN(v)) continue;
+                total[j] += w;
+                mean[j] += w * v;
+            }
+        }
+        // A column never observed is centred on 0 (any centre will do); a start from responsibilities reports it.
+        for (int j = 0; j < mean.Length; j++) mean[j] = total[j] > 0 ? mean[j] / total[j] : 0;
         return mean;
     }
 
@@ -49,7 +72,10 @@ internal static class CentredMoments
         return variance;
     }
 
-    /// <summary>Y = X − c for the chunk's rows of the block's columns (rows × D).</summary>
+    /// <summary>
+    /// Y = X − c for the chunk's rows of the block's columns (rows × D). On a chunk that may have missing values, a row
+    /// with any of them is all 0 (it adds nothing to the products; the block handles it apart).
+    /// </summary>
     public static void Centred(BlockRuntime block, DataChunk data, IReadOnlyList<double> centre, Span<double> y)
     {
         int d = block.Dimension, rows = data.Rows;
@@ -58,6 +84,15 @@ internal static class CentredMoments
         for (int j = 0; j < d; j++) c[j] = centre[j]; // once, not an interface call per element
         for (int i = 0; i < rows; i++)
             System.Numerics.Tensors.TensorPrimitives.Subtract(y.Slice(i * d, d), c, y.Slice(i * d, d));
+        if (data.MayHaveMissing)
+            for (int i = 0; i < rows; i++)
+                if (HasNaN(y.Slice(i * d, d))) y.Slice(i * d, d).Clear();
+    }
+
+    private static bool HasNaN(ReadOnlySpan<double> v)
+    {
+        foreach (double x in v) if (double.IsNaN(x)) return true;
+        return false;
     }
 
     /// <summary>

@@ -87,7 +87,8 @@ internal sealed class CompiledModel
     public bool KeepsRowPosterior { get; }
 
     /// <summary>Creates the runtimes for a fit: checks the data's columns and support, then fixes each block's frame.</summary>
-    public static CompiledModel Create(ILatentModel model, LatentRuntime latent, DataMatrix data, double[]? weights)
+    public static CompiledModel Create(ILatentModel model, LatentRuntime latent, DataMatrix data, double[]? weights,
+        MissingValuePolicy missing = MissingValuePolicy.Reject)
     {
         var runtimes = new BlockRuntime[model.Blocks.Count];
         for (int b = 0; b < runtimes.Length; b++)
@@ -96,7 +97,60 @@ internal sealed class CompiledModel
             runtimes[b].Validate(data.All);
         }
         latent.Validate(data.All);
-        return new CompiledModel(model, latent, runtimes);
+        return new CompiledModel(model, latent, runtimes) { MissingValues = missing };
+    }
+
+    // ---------------------------------------------------------------- missing values
+
+    /// <summary>The fit's <see cref="FitOptions.MissingValues"/> (Reject for a model loaded from a file); predictions follow it.</summary>
+    public MissingValuePolicy MissingValues { get; private init; } = MissingValuePolicy.Reject;
+
+    /// <summary>
+    /// Checks missing values in the columns a model reads before anything is built from the data: under
+    /// <see cref="MissingValuePolicy.Reject"/> the first is an error naming the row, column and option; under
+    /// <see cref="MissingValuePolicy.Marginalize"/>, a gating network's covariate or a block that cannot marginalise
+    /// (regression, factor) with a missing value is an error naming it. (Hidden Markov models marginalise like mixtures:
+    /// the emissions are the blocks' marginal densities and phase 3 adds the holes' statistics and entropy.)
+    /// </summary>
+    internal static void CheckMissing(ILatentModel model, DataMatrix data, MissingValuePolicy policy, bool chain, string what = "fit")
+    {
+        if (!data.HasMissingValues) return;
+        var read = model.Blocks.SelectMany(b => b.Columns.Concat(b.Covariates)).Concat(model.Gating?.Covariates ?? []).Distinct().Order().ToArray();
+        if (data.FirstMissing(read) is not { } first) return;
+        if (policy == MissingValuePolicy.Reject)
+            throw new ArgumentException(
+                $"Row {first.Row}, column {first.Column} is missing (NaN), and FitOptions.MissingValues is Reject{(what == "fit" ? "" : " for this model's fit")}: set FitOptions.MissingValues = MissingValuePolicy.Marginalize to marginalise missing values, or remove the row.");
+        if (model.Gating is { } gating && data.FirstMissing(gating.Covariates) is { } g)
+            throw new NotSupportedException(
+                $"Row {g.Row}, column {g.Column} is missing, but it is a covariate of the gating network, whose weights π_k(x) need every covariate: remove the row or impute the covariate.");
+        foreach (var block in model.Blocks)
+        {
+            if (block.SupportsMissing) continue;
+            if (data.FirstMissing(block.Columns.Concat(block.Covariates).ToArray()) is { } b)
+                throw new NotSupportedException(
+                    $"Row {b.Row}, column {b.Column} is missing, but block '{block.Name}' ({block.GetType().Name.Replace("Block", "").ToLowerInvariant()}) cannot marginalise missing values (only Gaussian and exponential-family blocks can): remove the row or impute the value.");
+        }
+    }
+
+    /// <summary>The rows with every column of the model missing: how many, and the first few (row numbers).</summary>
+    internal (int Count, int[] First) RowsWithoutObservations(DataMatrix data)
+    {
+        if (!data.HasMissingValues) return (0, []);
+        var read = Blocks.SelectMany(b => b.Columns.ToArray()).Distinct().ToArray();
+        int count = 0;
+        var first = new List<int>();
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            bool none = true;
+            foreach (int c in read) none &= double.IsNaN(row[c]);
+            if (none)
+            {
+                count++;
+                if (first.Count < 5) first.Add(i);
+            }
+        }
+        return (count, first.ToArray());
     }
 
     /// <summary>A compiled model from runtimes made without training data (a loaded model file's).</summary>
@@ -105,6 +159,7 @@ internal sealed class CompiledModel
     /// <summary>Checks that new data (for prediction) has the columns and support the model needs.</summary>
     public void Validate(DataMatrix data)
     {
+        CheckMissing(Model, data, MissingValues, chain: !Latent.RowsIndependent, what: "prediction");
         foreach (var b in Blocks) b.Validate(data.All);
         Latent.Validate(data.All);
     }
@@ -343,6 +398,9 @@ internal sealed class CompiledModel
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
         for (int i = 0; i < rows; i++) bias.CopyTo(r.Slice(i * k0, k0));
         if (s > 0) ComputeBackend.Current.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
+        if (data.MayHaveMissing)
+            for (int b = 0; b < Blocks.Length; b++)
+                if (Blocks[b].SharesFrame) Blocks[b].AddMissingTerms(data, state.Blocks[b], r);
         for (int b = 0; b < Blocks.Length; b++)
             if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, state.Blocks[b], r, ws.Scratch);
         if (Latent.AddsRowTerms) Latent.AddRowTerms(data, state.Latent, r, ws.Scratch);
@@ -409,6 +467,8 @@ internal sealed class CompiledModel
             else if (block.KeepsRowPosterior) ((RowPosteriorStatistics)summary.Blocks[b]).AddRows(data.FirstRow, rows, kept!);
             else block.Accumulate(data, r, summary.Blocks[b], ws.Scratch);
         }
+        if (data.MayHaveMissing)
+            for (int b = 0; b < Blocks.Length; b++) summary.Entropy += Blocks[b].AccumulateMissing(data, r, summary.Blocks[b]);
     }
 
     // ---------------------------------------------------------------- Markov chains (HMMs)

@@ -1,4 +1,5 @@
 using EmDsl.Building;
+using EmDsl.Data;
 using EmDsl.Families;
 using EmDsl.Families.Priors;
 
@@ -16,13 +17,152 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
     private readonly ExponentialFamily<TParameters> _family;
     private readonly ConjugatePrior? _prior;
 
-    public ConjugateRuntime(ConjugateBlock<TParameters> block, int components) : base(block, components)
+    /// <summary>
+    /// With missing values in the data: the (weighted) mean of T over the observed values — per column for a family
+    /// that separates columns, over the rows with the block observed otherwise —, what a hole contributes to the
+    /// statistics before the first M-step, when there are no parameters to take its expectation under.
+    /// </summary>
+    private readonly Lazy<double[]>? _observedMean;
+
+    public ConjugateRuntime(ConjugateBlock<TParameters> block, int components, DataMatrix? data = null, ReadOnlySpan<double> weights = default)
+        : base(block, components)
     {
         _family = block.Family;
         _prior = block.Prior;
+        if (data is not null && data.HasMissingValues && Columns.ToArray().Max() < data.Columns)
+        {
+            // Needed only by a start from responsibilities, and then an error when a column is never observed.
+            var w = weights.ToArray();
+            _observedMean = new Lazy<double[]>(() => ObservedMean(data, w), LazyThreadSafetyMode.ExecutionAndPublication);
+        }
     }
 
-    public override Statistics CreateStatistics(BlockState? state) => new ComponentStatistics(Components, StatisticCount);
+    private double[] ObservedMean(DataMatrix data, double[] weights)
+    {
+        int d = Dimension, s = StatisticCount;
+        var cols = Columns.ToArray();
+        var sum = new double[s];
+        var total = new double[s];
+        var x = new double[d];
+        var t = new double[s];
+        for (int r = 0; r < data.Rows; r++)
+        {
+            double w = weights.Length == 0 ? 1 : weights[r];
+            var row = data.Row(r);
+            int m = MissingCount(row);
+            if (m == d || (m > 0 && !_family.SeparatesColumns)) continue;
+            for (int j = 0; j < d; j++) x[j] = double.IsNaN(row[cols[j]]) ? 0 : row[cols[j]];
+            if (_family.CheckSupport(x) is not null) continue; // Validate reports it
+            _family.SufficientStatistics(x, t);
+            for (int i = 0; i < s; i++)
+            {
+                if (_family.SeparatesColumns && double.IsNaN(row[cols[i]])) continue;
+                sum[i] += w * t[i];
+                total[i] += w;
+            }
+        }
+        for (int i = 0; i < s; i++)
+        {
+            if (!(total[i] > 0))
+                throw new ArgumentException(_family.SeparatesColumns
+                    ? $"Block '{Name}': column {cols[i]} has no observed value (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the column."
+                    : $"Block '{Name}': no row observes the block's columns (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the block.");
+            sum[i] /= total[i];
+        }
+        return sum;
+    }
+
+    public override Statistics CreateStatistics(BlockState? state) => new ComponentStatistics(Components, StatisticCount) { State = state };
+
+    public override bool SupportsMissing => true;
+
+    protected override bool FillsHoles => _family.SeparatesColumns;
+
+    /// <summary>
+    /// Rows with holes: the engine's product has their missing statistics as 0 and its bias −A(η_k) in full, so the
+    /// missing columns' part of A is added back — A_j(η_kj) per missing column of a family that separates columns,
+    /// A(η_k) for a row with every column missing —, leaving log p(x_o | z = k) − log h(x_o).
+    /// </summary>
+    public override void AddMissingTerms(DataChunk data, BlockState state, Span<double> logJoint)
+    {
+        int k0 = Components, s = StatisticCount, d = Dimension;
+        var cols = Columns;
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            int m = MissingCount(row);
+            if (m == 0) continue;
+            for (int k = 0; k < k0; k++)
+            {
+                double add = 0;
+                if (_family.SeparatesColumns)
+                {
+                    for (int j = 0; j < d; j++)
+                        if (double.IsNaN(row[cols[j]])) add += _family.ColumnLogNormalizer(state.Natural[k * s + j]);
+                }
+                else add = state.LogNormalizer[k];
+                logJoint[i * k0 + k] += add;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The expected statistics of the holes: under state k a missing column's T is its mean ∇A(η_k) (its column for a
+    /// family that separates columns, the whole vector for a row with every column missing), weighted by w_n q_n(k).
+    /// The returned entropy is Σ w q (A − η·μ) over those parts, so that E_q[log p(x_o, x_m | z)] + H[q(x_m)] is exactly
+    /// log p(x_o | z) at the pass's parameters (the base measure cancels). Before the first M-step a hole counts as the
+    /// observed mean of its column and adds no entropy.
+    /// </summary>
+    public override double AccumulateMissing(DataChunk data, ReadOnlySpan<double> posterior, Statistics into)
+    {
+        var stats = (ComponentStatistics)into;
+        int k0 = Components, s = StatisticCount, d = Dimension;
+        var cols = Columns;
+        var state = stats.State;
+        var means = new double[k0 * s];
+        if (state is null)
+            for (int k = 0; k < k0; k++) _observedMean!.Value.CopyTo(means, k * s);
+        else
+            for (int k = 0; k < k0; k++) _family.MeanMap(state.Natural.AsSpan(k * s, s), means.AsSpan(k * s, s));
+        double entropy = 0;
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            int m = MissingCount(row);
+            if (m == 0) continue;
+            for (int k = 0; k < k0; k++)
+            {
+                double r = posterior[i * k0 + k];
+                if (r == 0) continue;
+                var mu = means.AsSpan(k * s, s);
+                var sum = stats.Sums.AsSpan(k * s, s);
+                if (_family.SeparatesColumns)
+                {
+                    for (int j = 0; j < d; j++)
+                    {
+                        if (!double.IsNaN(row[cols[j]])) continue;
+                        sum[j] += r * mu[j];
+                        if (state is not null)
+                        {
+                            double eta = state.Natural[k * s + j];
+                            entropy += r * (_family.ColumnLogNormalizer(eta) - eta * mu[j]);
+                        }
+                    }
+                }
+                else
+                {
+                    double dot = 0;
+                    for (int j = 0; j < s; j++)
+                    {
+                        sum[j] += r * mu[j];
+                        if (state is not null) dot += state.Natural[k * s + j] * mu[j];
+                    }
+                    if (state is not null) entropy += r * (state.LogNormalizer[k] - dot);
+                }
+            }
+        }
+        return entropy;
+    }
 
     public override BlockState MStep(Statistics statistics, BlockState? previous, MStepContext context)
     {

@@ -26,7 +26,8 @@ internal static class EmEngine
         var weights = ValidateWeights(sampleWeights, data.Rows);
         RequireEnoughRows(model.Components, "components", data.Rows, weights);
         model = model.Resolve(data); // blocks declared by name read the data's columns of those names
-        var compiled = CompiledModel.Create(model, LatentOf(model, data, weights), data, weights);
+        CompiledModel.CheckMissing(model, data, options.MissingValues, chain: false);
+        var compiled = CompiledModel.Create(model, LatentOf(model, data, weights), data, weights, options.MissingValues);
         var result = new Run(compiled, data, [0, data.Rows], weights, options, progress, cancellationToken).Execute();
         return new MixtureFit(compiled, result);
     }
@@ -47,7 +48,8 @@ internal static class EmEngine
         // k-means++ needs a step per state; from given parameters a chain may have more states than steps.
         if (options.Initialization is KMeansPlusPlusInitialization or AutoInitialization) RequireEnoughRows(model.States, "states", data.Steps, rowWeights);
         model = model.Resolve(data.Data); // blocks declared by name read the data's columns of those names
-        var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights);
+        CompiledModel.CheckMissing(model, data.Data, options.MissingValues, chain: true);
+        var compiled = CompiledModel.Create(model, new MarkovChainRuntime(model), data.Data, rowWeights, options.MissingValues);
         var result = new Run(compiled, data.Data, data.Starts, rowWeights, options, progress, cancellationToken).Execute();
         return new HiddenMarkovFit(compiled, result);
     }
@@ -126,6 +128,10 @@ internal static class EmEngine
             TotalWeight = weights?.Sum() ?? data.Rows;
             _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
             _start = Resolve(options.Initialization, model);
+            var (empty, first) = model.RowsWithoutObservations(data);
+            if (empty > 0)
+                _log.Add(FitEventKind.RowsWithoutObservations, null, null,
+                    $"{empty} row{(empty == 1 ? " has" : "s have")} every column of the model missing (row{(first.Length == 1 ? "" : "s")} {string.Join(", ", first)}{(empty > first.Length ? ", ..." : "")}); they contribute nothing to the fit");
             if (_start is RandomPartitionsInitialization && model.Latent is MarkovChainRuntime)
                 throw new ArgumentException("Initialization.RandomPartitions starts mixtures; a hidden Markov model starts from Initialization.KMeansPlusPlus (its default), given parameters or an earlier fit.");
             _labels = ValidateLabels(options.KnownLabels);

@@ -23,6 +23,11 @@ public enum FitEventKind
     /// maximum with the variance held at the floor.
     /// </summary>
     NoiseFloored,
+    /// <summary>
+    /// Under <see cref="MissingValuePolicy.Marginalize"/>: rows with every column the model reads missing. They
+    /// contribute nothing (log-likelihood 0, posterior equal to the weights); the message gives their number and the first few.
+    /// </summary>
+    RowsWithoutObservations,
 }
 
 /// <summary>One diagnostics event.</summary>

@@ -34,6 +34,7 @@ public sealed record FitOptions
         ChunkRows = original.ChunkRows;
         MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
         MStepOptimizer = original.MStepOptimizer;
+        MissingValues = original.MissingValues;
         CheckMSteps = original.CheckMSteps;
         RunAllIterations = original.RunAllIterations;
         KnownLabels = original.KnownLabels;
@@ -159,8 +160,17 @@ public sealed record FitOptions
     /// </summary>
     public FrozenParameters Frozen { get; init; } = FrozenParameters.None;
 
+    /// <summary>
+    /// What a fit does with missing values (NaN entries of a <see cref="Data.DataMatrix"/> built with
+    /// <see cref="Data.MissingValues.Allow"/> or <see cref="Data.DataMatrix.WithMissing"/>) in the columns the model
+    /// reads. Default <see cref="MissingValuePolicy.Reject"/>: such data is an error naming the first missing row and
+    /// column. <see cref="MissingValuePolicy.Marginalize"/> fits the observed-data likelihood exactly (see there).
+    /// </summary>
+    public MissingValuePolicy MissingValues { get; init; } = MissingValuePolicy.Reject;
+
     internal void Validate()
     {
+        if (!Enum.IsDefined(MissingValues)) throw new ArgumentOutOfRangeException(nameof(MissingValues), MissingValues, "MissingValues must be Reject or Marginalize.");
         ArgumentNullException.ThrowIfNull(MStepOptimizer, nameof(MStepOptimizer));
         try { MStepOptimizer.Validate(); }
         catch (ArgumentOutOfRangeException e)
@@ -232,6 +242,31 @@ public enum FloorStrategy
     /// falls beyond rounding are reported as <see cref="FitEventKind.ObjectiveDecreased"/>.
     /// </summary>
     MatchScikitLearn,
+}
+
+/// <summary>What a fit does with missing values (see <see cref="FitOptions.MissingValues"/>).</summary>
+public enum MissingValuePolicy
+{
+    /// <summary>A missing value in a column the model reads is an error (the default).</summary>
+    Reject,
+
+    /// <summary>
+    /// Missing values are marginalised exactly: the E-step uses each row's likelihood of its observed values,
+    /// p(x_o | z = k) — for a Gaussian block N(x_o; μ_o, Σ_oo), for a block of independent columns (Poisson,
+    /// Bernoulli) the product over the observed columns — and the M-step is EM for incomplete data: the expected
+    /// complete-data statistics given x_o and z (for a Gaussian E[x_m | x_o, z = k] = μ_m + Σ_mo Σ_oo⁻¹(x_o − μ_o)
+    /// and the conditional covariance Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om; for an independent column its mean under the
+    /// component). The objective is the observed-data log-likelihood (plus log prior) and never decreases. A row
+    /// with every column of the model missing contributes nothing (its posterior is the weights) and is reported as
+    /// <see cref="FitEventKind.RowsWithoutObservations"/>. Supported for mixtures and hidden Markov models whose
+    /// blocks are Gaussian or conjugate exponential families (for an HMM a step with nothing observed has emission
+    /// probability 1 in every state); a block of a family whose statistics do not separate by column (categorical
+    /// one-hot, multinomial, a declared family, Gamma, ...) accepts only rows with all of its columns missing or none;
+    /// regressions and factor blocks (response or covariate) and gating covariates reject missing values with an
+    /// error naming the block, row and column. Predictions of a fit made with this option accept holes the same way
+    /// (a model loaded from a file rejects them).
+    /// </summary>
+    Marginalize,
 }
 
 /// <summary>One iteration's report to <see cref="IProgress{T}"/>.</summary>

@@ -23,6 +23,8 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     private readonly GaussianPrior? _prior;
     private readonly bool _tied;
     private readonly double[] _origin;
+    /// <summary>With missing values: the columns with no observed value (of positive weight), or null when there are none.</summary>
+    private readonly bool[]? _neverObserved;
     private readonly double[]? _priorScatter;
     /// <summary>n': the covariance pseudo-count the prior's form gives this block (see <see cref="GaussianPrior"/>).</summary>
     private readonly double _priorCount;
@@ -33,6 +35,18 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         _prior = block.Prior;
         _tied = block.Covariance == CovarianceType.Tied;
         _origin = CentredMoments.WeightedMean(block.Columns, data, weights);
+        if (data.HasMissingValues && block.Columns.Max() < data.Columns)
+        {
+            _neverObserved = new bool[block.Columns.Count];
+            for (int j = 0; j < _neverObserved.Length; j++)
+            {
+                int c = block.Columns[j];
+                bool seen = false;
+                for (int r = 0; r < data.Rows && !seen; r++) seen = !double.IsNaN(data[r, c]) && (weights.IsEmpty || weights[r] > 0);
+                _neverObserved[j] = !seen;
+            }
+            if (!_neverObserved.Contains(true)) _neverObserved = null;
+        }
         if (_prior is not null)
         {
             (_priorCount, _priorScatter) = _prior.PseudoObservations(_family.Structure, _tied ? components : 1);
@@ -94,10 +108,218 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
                 logJoint[i * k0 + k] -= 0.5 * System.Numerics.Tensors.TensorPrimitives.Dot(zi, zi);
             }
         }
+        if (data.MayHaveMissing) AddMarginalTerms(data, state, logJoint);
     }
 
     public override Statistics CreateStatistics(BlockState? state) =>
-        new ComponentStatistics(Components, StatisticCount, Enumerable.Range(0, Components).Select(k => Frame(state, k)).ToArray());
+        new ComponentStatistics(Components, StatisticCount, Enumerable.Range(0, Components).Select(k => Frame(state, k)).ToArray()) { State = state };
+
+    // ---- missing values ----
+
+    public override bool SupportsMissing => true;
+
+    protected override bool FillsHoles => true;
+
+    private static readonly double Log2Pi = Math.Log(2 * Math.PI);
+
+    /// <summary>
+    /// What one missingness pattern needs under one component's Σ: the Cholesky factor L_o of Σ_oo and log|Σ_oo|,
+    /// B = L_o⁻¹Σ_om, and the conditional covariance C = Σ_mm − Σ_mo Σ_oo⁻¹ Σ_om = Σ_mm − BᵀB with log|C|.
+    /// </summary>
+    private sealed class Pattern
+    {
+        public required int[] Observed;
+        public required int[] Missing;
+        public required double[] L;
+        public required double LogDetObserved;
+        public required double[] B;
+        public required double[] C;
+        public required double LogDetConditional;
+    }
+
+    /// <summary>The observed and missing positions of a gathered row (length D) as a key, or null when nothing is missing.</summary>
+    private static string? PatternKey(ReadOnlySpan<double> x)
+    {
+        bool any = false;
+        foreach (double v in x) if (double.IsNaN(v)) { any = true; break; }
+        if (!any) return null;
+        var key = new char[x.Length];
+        for (int j = 0; j < x.Length; j++) key[j] = double.IsNaN(x[j]) ? 'm' : 'o';
+        return new string(key);
+    }
+
+    /// <summary>Factors a pattern under component <paramref name="k"/>'s covariance (see <see cref="Pattern"/>).</summary>
+    private Pattern Factor(string key, GaussianParameters p, int k)
+    {
+        int d = Dimension;
+        var obs = Enumerable.Range(0, d).Where(j => key[j] == 'o').ToArray();
+        var mis = Enumerable.Range(0, d).Where(j => key[j] == 'm').ToArray();
+        int o = obs.Length, m = mis.Length;
+        var sigma = p.Covariance.Values;
+        var soo = new double[o * o];
+        for (int a = 0; a < o; a++)
+            for (int b = 0; b < o; b++) soo[a * o + b] = sigma[obs[a] * d + obs[b]];
+        var l = new double[o * o];
+        if (o > 0 && !SymmetricMatrix.TryCholesky(soo, o, l))
+            throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance of the observed columns does not factor.");
+        // B = L⁻¹ Σ_om, column by column (forward substitution).
+        var bm = new double[o * m];
+        for (int c = 0; c < m; c++)
+            for (int a = 0; a < o; a++)
+            {
+                double v = sigma[obs[a] * d + mis[c]];
+                for (int t = 0; t < a; t++) v -= l[a * o + t] * bm[t * m + c];
+                bm[a * m + c] = v / l[a * o + a];
+            }
+        var cond = new double[m * m];
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b < m; b++)
+            {
+                double v = sigma[mis[a] * d + mis[b]];
+                for (int t = 0; t < o; t++) v -= bm[t * m + a] * bm[t * m + b];
+                cond[a * m + b] = v;
+            }
+        var lc = new double[m * m];
+        if (!SymmetricMatrix.TryCholesky(cond, m, lc))
+            throw new InvalidOperationException(
+                $"Block '{Name}', component {k}: the conditional covariance of the missing columns {string.Join(", ", mis.Select(j => Columns[j]))} given the observed ones is not positive definite (the covariance is near singular; raise FitOptions.CovarianceFloor).");
+        return new Pattern
+        {
+            Observed = obs, Missing = mis, L = l, B = bm, C = cond,
+            LogDetObserved = o == 0 ? 0 : SymmetricMatrix.LogDeterminantFromCholesky(l, o),
+            LogDetConditional = SymmetricMatrix.LogDeterminantFromCholesky(lc, m),
+        };
+    }
+
+    /// <summary>The factors of a pattern under component k, made once per chunk.</summary>
+    private Pattern Cached(Dictionary<(string, int), Pattern> cache, string key, GaussianParameters[] usual, int k)
+    {
+        if (!cache.TryGetValue((key, k), out var p)) cache[(key, k)] = p = Factor(key, usual[k], k);
+        return p;
+    }
+
+    /// <summary>
+    /// z = L_o⁻¹(x_o − μ_o) of a row with holes: its squared norm is the Mahalanobis distance of the observed values,
+    /// and L_o⁻ᵀz = Σ_oo⁻¹(x_o − μ_o) gives the conditional mean.
+    /// </summary>
+    private static double[] Whitened(Pattern p, ReadOnlySpan<double> x, IReadOnlyList<double> mean)
+    {
+        int o = p.Observed.Length;
+        var z = new double[o];
+        for (int a = 0; a < o; a++)
+        {
+            double v = x[p.Observed[a]] - mean[p.Observed[a]];
+            for (int t = 0; t < a; t++) v -= p.L[a * o + t] * z[t];
+            z[a] = v / p.L[a * o + a];
+        }
+        return z;
+    }
+
+    /// <summary>
+    /// Rows with holes (their terms above are 0): adds log N(x_o; μ_o, Σ_oo) + (D/2) log 2π + ½ log|Σ_k|, which with the
+    /// engine's bias −A(η_k) = −½ log|Σ_k| and log h = −(D/2) log 2π (holes read as 0) is the marginal log-density of the
+    /// observed columns; 0 from the block for a row with every column missing.
+    /// </summary>
+    private void AddMarginalTerms(DataChunk data, BlockState state, Span<double> logJoint)
+    {
+        int d = Dimension, k0 = Components;
+        var usual = (GaussianParameters[])state.Usual;
+        var cache = new Dictionary<(string, int), Pattern>();
+        var x = new double[d];
+        var cols = Columns.ToArray();
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            for (int j = 0; j < d; j++) x[j] = row[cols[j]];
+            if (PatternKey(x) is not { } key) continue;
+            for (int k = 0; k < k0; k++)
+            {
+                var p = Cached(cache, key, usual, k);
+                var z = Whitened(p, x, usual[k].Mean);
+                int o = p.Observed.Length;
+                double logN = -0.5 * (o * Log2Pi + p.LogDetObserved + System.Numerics.Tensors.TensorPrimitives.Dot(z, z));
+                logJoint[i * k0 + k] += logN + 0.5 * d * Log2Pi + state.LogNormalizer[k];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows with holes, left out of <see cref="Accumulate"/>: adds r_nk times the expected statistics about c_k given
+    /// x_o and z = k — y = x̂ − c_k with x̂_m = μ_m + Σ_mo Σ_oo⁻¹(x_o − μ_o), and y yᵀ plus the conditional covariance C on
+    /// the missing block (restricted to the structure) — and returns Σ r_nk H[N(C)] without the base measure,
+    /// ½(m + log|C|) + (m/2) log 2π. Before the first M-step a hole is the frame's value (the observed mean), with no spread.
+    /// </summary>
+    public override double AccumulateMissing(DataChunk data, ReadOnlySpan<double> posterior, Statistics into)
+    {
+        var stats = (ComponentStatistics)into;
+        int d = Dimension, k0 = Components, s = StatisticCount;
+        var usual = (GaussianParameters[]?)stats.State?.Usual;
+        var cache = new Dictionary<(string, int), Pattern>();
+        var x = new double[d];
+        var y = new double[d];
+        var spread = new double[d * d];
+        var cols = Columns.ToArray();
+        double entropy = 0;
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            for (int j = 0; j < d; j++) x[j] = row[cols[j]];
+            if (PatternKey(x) is not { } key) continue;
+            for (int k = 0; k < k0; k++)
+            {
+                double r = posterior[i * k0 + k];
+                if (r == 0) continue;
+                var centre = stats.Centres![k];
+                Array.Clear(spread);
+                if (usual is null)
+                {
+                    for (int j = 0; j < d; j++)
+                        if (_neverObserved is not null && _neverObserved[j])
+                            throw new ArgumentException(
+                                $"Block '{Name}': column {cols[j]} has no observed value (with positive weight), so a start from responsibilities cannot estimate it; start from parameters (Initialization.FromParameters) or drop the column.");
+                    for (int j = 0; j < d; j++) y[j] = double.IsNaN(x[j]) ? 0 : x[j] - centre[j];
+                }
+                else
+                {
+                    var p = Cached(cache, key, usual, k);
+                    var mean = usual[k].Mean;
+                    var z = Whitened(p, x, mean);
+                    int o = p.Observed.Length, m = p.Missing.Length;
+                    for (int a = 0; a < o; a++) y[p.Observed[a]] = x[p.Observed[a]] - centre[p.Observed[a]];
+                    // x̂_m − μ_m = Σ_mo Σ_oo⁻¹(x_o − μ_o) = Bᵀz.
+                    for (int c = 0; c < m; c++)
+                    {
+                        double v = 0;
+                        for (int a = 0; a < o; a++) v += p.B[a * m + c] * z[a];
+                        y[p.Missing[c]] = mean[p.Missing[c]] + v - centre[p.Missing[c]];
+                    }
+                    for (int a = 0; a < m; a++)
+                        for (int b = 0; b < m; b++) spread[p.Missing[a] * d + p.Missing[b]] = p.C[a * m + b];
+                    entropy += r * 0.5 * (m * (1 + Log2Pi) + p.LogDetConditional);
+                }
+                var target = stats.Sums.AsSpan(k * s, s);
+                for (int j = 0; j < d; j++) target[j] += r * y[j];
+                var second = target.Slice(d);
+                switch (_family.Structure)
+                {
+                    case CovarianceStructure.Full:
+                        int q = 0;
+                        for (int a = 0; a < d; a++)
+                            for (int b = a; b < d; b++) second[q++] += r * (y[a] * y[b] + spread[a * d + b]);
+                        break;
+                    case CovarianceStructure.Diagonal:
+                        for (int j = 0; j < d; j++) second[j] += r * (y[j] * y[j] + spread[j * d + j]);
+                        break;
+                    default:
+                        double t = 0;
+                        for (int j = 0; j < d; j++) t += y[j] * y[j] + spread[j * d + j];
+                        second[0] += r * t;
+                        break;
+                }
+            }
+        }
+        return entropy;
+    }
 
     /// <summary>Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics (see <see cref="CentredMoments.Accumulate"/>).</summary>
     public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch) =>

@@ -137,17 +137,23 @@ internal static class KMeansPlusPlus
         return last;
     }
 
-    /// <summary>Each column's weighted mean and standard deviation, and rows standardised by them on demand.</summary>
+    /// <summary>
+    /// Each column's weighted mean and standard deviation, and rows standardised by them on demand. With missing values
+    /// the mean and spread are taken over the observed values, and a missing value standardises to 0, the column's
+    /// mean, so that it does not pull the distances.
+    /// </summary>
     private sealed class Standardisation
     {
         private readonly DataMatrix _data;
         private readonly int[] _columns;
         private readonly double[] _mean, _sd;
+        private readonly bool _missing;
 
         public Standardisation(DataMatrix data, int[] columns, double[]? weights)
         {
             _data = data;
             _columns = columns;
+            _missing = data.HasMissingValues;
             int n = data.Rows, d = columns.Length, width = data.Columns;
             var values = data.Values;
             _mean = new double[d];
@@ -158,29 +164,37 @@ internal static class KMeansPlusPlus
                 double total = 0, mean = 0;
                 for (int i = 0; i < n; i++)
                 {
+                    double v = values[i * width + col];
+                    if (_missing && double.IsNaN(v)) continue;
                     double w = weights?[i] ?? 1;
                     total += w;
-                    mean += w * values[i * width + col];
+                    mean += w * v;
                 }
-                mean /= total;
+                mean = total > 0 ? mean / total : 0;
                 double variance = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    double diff = values[i * width + col] - mean;
+                    double v = values[i * width + col];
+                    if (_missing && double.IsNaN(v)) continue;
+                    double diff = v - mean;
                     variance += (weights?[i] ?? 1) * diff * diff;
                 }
-                double sd = Math.Sqrt(variance / total);
+                double sd = total > 0 ? Math.Sqrt(variance / total) : 1;
                 if (!(sd > 0)) sd = 1;
                 _mean[j] = mean;
                 _sd[j] = sd;
             }
         }
 
-        /// <summary>Writes row <paramref name="i"/>'s standardised values (x − mean) / sd into <paramref name="into"/>.</summary>
+        /// <summary>Writes row <paramref name="i"/>'s standardised values (x − mean) / sd into <paramref name="into"/> (0 where missing).</summary>
         public void Row(int i, Span<double> into)
         {
             var row = _data.Row(i);
-            for (int j = 0; j < _columns.Length; j++) into[j] = (row[_columns[j]] - _mean[j]) / _sd[j];
+            for (int j = 0; j < _columns.Length; j++)
+            {
+                double v = row[_columns[j]];
+                into[j] = _missing && double.IsNaN(v) ? 0 : (v - _mean[j]) / _sd[j];
+            }
         }
     }
 }

@@ -69,6 +69,12 @@ internal sealed class ComponentStatistics : Statistics
     /// </summary>
     public IReadOnlyList<double>[]? Centres { get; private set; }
 
+    /// <summary>
+    /// The parameters the pass gathering these statistics ran under (null before the first M-step), for the expected
+    /// statistics of missing values; set by the block that creates the statistics.
+    /// </summary>
+    public BlockState? State { get; init; }
+
     /// <summary>Row k of <see cref="Sums"/>.</summary>
     public ReadOnlySpan<double> Of(int k) => Sums.AsSpan(k * StatisticCount, StatisticCount);
 

@@ -108,6 +108,21 @@ public class ReadmeSnippetTests(ReadmeSession session) : IClassFixture<ReadmeSes
     }
 
     [Fact]
+    public void MissingValuesSnippetFitsOldFaithfulWithHolesNearTheCompleteFit()
+    {
+        var state = session.After("MissingValuePolicy.Marginalize");
+        var fit = (MixtureFit)state.GetVariable("withHoles").Value;
+        var holed = (DataMatrix)state.GetVariable("holed").Value;
+        var both = (Block<GaussianParameters>)state.GetVariable("both").Value;
+        Assert.True(holed.HasMissingValues);
+        Assert.True(fit.Converged);
+        Assert.False(fit.Diagnostics.FreeEnergyEverDecreased);
+        Assert.Equal(fit.LogLikelihood, ((double[])state.GetVariable("logDensity").Value).Sum(), 6);
+        // The complete-data fit's waiting-time means are ≈ 54.5 and 80.0 (the Old Faithful snippet above).
+        Assert.Equal([55.0, 80.0], fit.Parameters(both).Select(p => Math.Round(p.Mean[1] / 5) * 5).Order());
+    }
+
+    [Fact]
     public void MultiBlockModelFromTheReadmeFitsAndRecoversItsGroups()
     {
         var state = session.After("Blocks.Categorical(\"region\"");
