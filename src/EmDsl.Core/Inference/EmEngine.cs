@@ -15,7 +15,7 @@ namespace EmDsl.Inference;
 /// the objective never falls. A fall of either beyond rounding is recorded, never hidden.
 /// </para>
 /// </summary>
-internal static class EmEngine
+internal static partial class EmEngine
 {
     /// <summary>Fits a mixture (constant weights or a gating network) to independent rows.</summary>
     public static MixtureFit FitMixture(MixtureModel model, DataMatrix data, FitOptions options, IReadOnlyList<double>? sampleWeights,
@@ -107,10 +107,13 @@ internal static class EmEngine
         private readonly CancellationToken _cancel;
         private readonly MStepContext _context;
         private readonly Initialization _start;
+        /// <summary>A streamed source whose passes are the E-steps; <see cref="_data"/> is then its start sample.</summary>
+        private readonly StreamedData? _stream;
 
         public Run(CompiledModel model, DataMatrix data, int[] sequences, double[]? weights, FitOptions options,
-            IProgress<FitProgress>? progress, CancellationToken cancel)
+            IProgress<FitProgress>? progress, CancellationToken cancel, StreamedData? stream = null)
         {
+            _stream = stream;
             _model = model;
             _data = data;
             _sequences = sequences;
@@ -119,7 +122,7 @@ internal static class EmEngine
             _progress = progress;
             _cancel = cancel;
             _logBase = model.LogBaseMeasure(data);
-            TotalWeight = weights?.Sum() ?? data.Rows;
+            TotalWeight = weights?.Sum() ?? stream?.Rows ?? data.Rows;
             _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
             _start = Resolve(options.Initialization, model);
             if (_start is RandomPartitionsInitialization && model.Latent is MarkovChainRuntime)
@@ -326,6 +329,7 @@ internal static class EmEngine
         }
 
         private Summary EStep(ModelState state) =>
+            _stream is not null ? _model.StreamPass(_stream, state, _options, _cancel) :
             _model.Pass(_data, _sequences, _logBase, _weights, state, new CompiledModel.PassOutputs(), _options, _cancel);
 
         private double LogPrior(ModelState state)
