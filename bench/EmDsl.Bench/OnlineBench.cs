@@ -38,7 +38,7 @@ internal static class OnlineBench
     {
         const int d = 8, k = 8;
         var random = new Random(2026);
-        var means = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d).Select(_ => 4.0 * Normal(random)).ToArray()).ToArray();
+        var means = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d).Select(_ => 1.2 * Normal(random)).ToArray()).ToArray();
         var factors = Enumerable.Range(0, k).Select(_ => Enumerable.Range(0, d * d).Select(_ => 0.6 * Normal(random)).ToArray()).ToArray();
         var values = new double[rows * d];
         var z = new double[d];
@@ -88,6 +88,7 @@ internal static class OnlineBench
         Console.WriteLine("|---:|" + string.Concat(series.Select(_ => "---:|")));
         for (int p = 0; p <= passes; p++)
             Console.WriteLine($"| {p} | " + string.Join(" | ", series.Select(s => p < s.Trace.Count ? (s.Trace[p] / rows).ToString("F5", CultureInfo.InvariantCulture) : "")) + " |");
+        Console.WriteLine($"Batch EM: {batch.Status}, {batch.Iterations} iterations; {batch.Diagnostics}");
         Console.WriteLine("| seconds (incl. evaluation passes) | " + string.Join(" | ", series.Select(s => s.Seconds.ToString("F1", CultureInfo.InvariantCulture))) + " |");
 
         if (png is not null)
@@ -103,6 +104,7 @@ internal static class OnlineBench
                 line.LineWidth = 2;
                 line.MarkerSize = 5;
             }
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             plot.XLabel("data passes");
             plot.YLabel("mean log-likelihood per row");
             plot.Title($"{rows:N0} rows × {d}, K = {k} full Gaussians, same start");
