@@ -18,7 +18,7 @@ public class ApiShapeTests
         {
             MaxIterations = 7, Tolerance = 0.5, Restarts = 3, Seed = 11, Initialization = Initialization.KMeansPlusPlus(2),
             CovarianceFloor = 0.25, Floors = FloorStrategy.MatchScikitLearn, ProbabilityFloor = 0.01, EmptyComponentThreshold = 0.125, ChunkRows = 9, MaxDegreeOfParallelism = 2,
-            MStepOptimizer = new EmDsl.Optimization.OptimizerOptions { Method = EmDsl.Optimization.OptimizerMethod.Newton, MaxIterations = 3 }, CheckMSteps = false,
+            MStepOptimizer = new EmDsl.Optimization.OptimizerOptions { Method = EmDsl.Optimization.OptimizerMethod.Newton, MaxIterations = 3 }, CheckMSteps = false, StartSampleRows = 5,
         };
         var defaults = FitOptions.Default;
         var copy = new FitOptions(changed);

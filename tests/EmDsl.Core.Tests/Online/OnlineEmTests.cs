@@ -156,6 +156,22 @@ public class OnlineEmTests(ITestOutputHelper output)
         Assert.Equal(FitStatus.IterationLimit, every.Status);
     }
 
+    [Fact]
+    public void CopyConstructorCopiesEveryProperty()
+    {
+        var changed = new OnlineEmOptions
+        {
+            Method = OnlineMethod.Incremental, BatchRows = 3, Alpha = 0.75, T0 = 5, Passes = 4, ShufflePerPass = true, ShuffleWindow = 2, EvaluateEachPass = false,
+        };
+        var copy = new OnlineEmOptions(changed);
+        foreach (var p in typeof(OnlineEmOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Where(p => p.CanWrite))
+        {
+            Assert.NotEqual(p.GetValue(OnlineEmOptions.Default), p.GetValue(changed));
+            Assert.Equal(p.GetValue(changed), p.GetValue(copy));
+        }
+        Assert.Equal(changed, copy);
+    }
+
     [Theory]
     [InlineData("Alpha", 0.5, "(0.5, 1]")]
     [InlineData("Alpha", 1.01, "(0.5, 1]")]

@@ -32,7 +32,7 @@ public class StreamedFitTests
     {
         var m = new MixedModel();
         var data = MixedModel.Data(613, seed: 21);
-        foreach (var start in new Initialization[] { m.Start(), Initialization.KMeansPlusPlus() })
+        foreach (var start in new Initialization[] { m.Start(), Initialization.KMeansPlusPlus(), Initialization.RandomPartitions(3, 3) })
         {
             var options = FitOptions.Default with { MaxIterations = 15, Tolerance = 0, ChunkRows = chunkRows, MaxDegreeOfParallelism = threads, Initialization = start, Seed = 4 };
             var inMemory = m.Model.Fit(data, options);
@@ -122,6 +122,11 @@ public class StreamedFitTests
         var e = Assert.Throws<NotSupportedException>(() => regression.Fit(new TrickleSource(data)));
         Assert.Contains("'yp' is a regression", e.Message);
         Assert.Throws<NotSupportedException>(() => regression.FitOnline(new TrickleSource(data)));
+        var gated = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [1])).GatedBy([0]).Build();
+        e = Assert.Throws<NotSupportedException>(() => gated.Fit(new TrickleSource(data)));
+        Assert.Contains("gating network", e.Message);
+        e = Assert.Throws<NotSupportedException>(() => gated.FitOnline(new TrickleSource(data), OnlineEmOptions.Default with { Method = OnlineMethod.Incremental }));
+        Assert.Contains("gating network", e.Message);
         var gaussian = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0])).Build();
         var given = Initialization.FromResponsibilities(new double[200, 2]);
         e = Assert.Throws<NotSupportedException>(() => gaussian.Fit(new TrickleSource(data), FitOptions.Default with { Initialization = given }));
