@@ -11,7 +11,9 @@ public enum OnlineMethod
     /// after every partial E-step (Gaussian statistics made about different centres are first rebased to the current
     /// means), so it never drifts and is the same on any number of threads. The free energy F(q, θ) of the whole data
     /// never decreases — neither a partial E-step nor an M-step can lower it — and is recorded after every half-step
-    /// in <see cref="ModelFit.FreeEnergyTrace"/>. Memory: one summary per part (K × the blocks' statistics).
+    /// in <see cref="ModelFit.FreeEnergyTrace"/>. Memory: one summary per part (K × the blocks' statistics); time: the
+    /// exact recompute costs O(parts × K × statistics) per step, so a pass costs O(parts²) of it — keep the parts to a few
+    /// hundred (choose <see cref="OnlineEmOptions.BatchRows"/> ≈ rows / 100 to rows / 500).
     /// </summary>
     Incremental,
 
