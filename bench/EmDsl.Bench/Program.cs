@@ -85,6 +85,11 @@ if (args.Length > 0 && args[0] == "regression")
     EmDsl.Bench.RegressionBench.Run(args.Length > 1 ? int.Parse(args[1]) : 100_000, args.Length > 2 ? int.Parse(args[2]) : 20, args.Length > 3 ? args[3] : null);
     return;
 }
+if (args.Length > 0 && args[0] == "online")
+{
+    EmDsl.Bench.OnlineBench.Run(args.Length > 1 ? int.Parse(args[1]) : 200_000, args.Length > 2 ? int.Parse(args[2]) : 10, args.Length > 3 ? args[3] : null);
+    return;
+}
 if (args.Length > 0 && args[0] == "starts")
 {
     EmDsl.Bench.StartsBench.Run(args.Length > 1 ? int.Parse(args[1]) : 20, "tests/fixtures", args.Length > 2 && args[2] == "tune");

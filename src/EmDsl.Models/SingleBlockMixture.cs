@@ -36,7 +36,7 @@ public abstract record SingleBlockMixture<TParameters, TPrior>(int Components) w
 
     /// <summary>
     /// Fits the mixture to every column of <paramref name="data"/>, or to the columns named in <see cref="ColumnNames"/>;
-    /// see <see cref="MixtureModel.Fit"/> for the arguments.
+    /// see <see cref="MixtureModel.Fit(DataMatrix, FitOptions?, IReadOnlyList{double}?, IProgress{FitProgress}?, CancellationToken)"/> for the arguments.
     /// </summary>
     /// <exception cref="ArgumentException"><see cref="ColumnNames"/> is set and the data has no column names or lacks one (the message lists the data's names).</exception>
     public FittedMixture<TParameters> Fit(DataMatrix data, FitOptions? options = null, IReadOnlyList<double>? sampleWeights = null,

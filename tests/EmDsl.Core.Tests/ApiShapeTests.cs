@@ -20,7 +20,7 @@ public class ApiShapeTests
             CovarianceFloor = 0.25, Floors = FloorStrategy.MatchScikitLearn, ProbabilityFloor = 0.01, EmptyComponentThreshold = 0.125, ChunkRows = 9, MaxDegreeOfParallelism = 2,
             MStepOptimizer = new EmDsl.Optimization.OptimizerOptions { Method = EmDsl.Optimization.OptimizerMethod.Newton, MaxIterations = 3 }, CheckMSteps = false,
             MissingValues = MissingValuePolicy.Marginalize,
-            RunAllIterations = true, KnownLabels = [0, -1], Frozen = new FrozenParameters { Weights = true },
+            RunAllIterations = true, KnownLabels = [0, -1], Frozen = new FrozenParameters { Weights = true }, StartSampleRows = 5,
         };
         var defaults = FitOptions.Default;
         var copy = new FitOptions(changed);

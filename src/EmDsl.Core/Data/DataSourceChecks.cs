@@ -31,7 +31,7 @@ internal static class DataSourceChecks
         var names = source.ColumnNames;
         string where = $"{source.Subject}, row {row}, column {column}{(names is null ? "" : $" ('{names[column]}')")}";
         string why = double.IsNaN(value)
-            ? "is NaN, a missing value, and this fit does not allow missing values (remove or impute them, or fit a model that allows them)"
+            ? "is NaN, a missing value, and this fit does not allow missing values (set FitOptions.MissingValues = MissingValuePolicy.Marginalize to marginalise them, or remove or impute them)"
             : $"is {(value > 0 ? "+∞" : "−∞")}; values must be finite";
         return new InvalidDataException($"{where} {why}.");
     }

@@ -23,7 +23,7 @@ namespace EmDsl.Inference;
 /// sequence groups, in data order), so a pass gives the same result bit for bit on any number of threads.
 /// </para>
 /// </summary>
-internal sealed class CompiledModel
+internal sealed partial class CompiledModel
 {
     /// <summary>A sequence at least this long runs forward and backward concurrently.</summary>
     private const int LongSequence = 1 << 15;
@@ -88,15 +88,15 @@ internal sealed class CompiledModel
 
     /// <summary>Creates the runtimes for a fit: checks the data's columns and support, then fixes each block's frame.</summary>
     public static CompiledModel Create(ILatentModel model, LatentRuntime latent, DataMatrix data, double[]? weights,
-        MissingValuePolicy missing = MissingValuePolicy.Reject)
+        MissingValuePolicy missing = MissingValuePolicy.Reject, bool validate = true)
     {
         var runtimes = new BlockRuntime[model.Blocks.Count];
         for (int b = 0; b < runtimes.Length; b++)
         {
             runtimes[b] = model.Blocks[b].CreateRuntime(data, weights ?? ReadOnlySpan<double>.Empty, model.States);
-            runtimes[b].Validate(data.All);
+            if (validate) runtimes[b].Validate(data.All);
         }
-        latent.Validate(data.All);
+        if (validate) latent.Validate(data.All);
         return new CompiledModel(model, latent, runtimes) { MissingValues = missing };
     }
 

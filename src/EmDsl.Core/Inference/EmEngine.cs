@@ -15,7 +15,7 @@ namespace EmDsl.Inference;
 /// the objective never falls. A fall of either beyond rounding is recorded, never hidden.
 /// </para>
 /// </summary>
-internal static class EmEngine
+internal static partial class EmEngine
 {
     /// <summary>Fits a mixture (constant weights or a gating network) to independent rows.</summary>
     public static MixtureFit FitMixture(MixtureModel model, DataMatrix data, FitOptions options, IReadOnlyList<double>? sampleWeights,
@@ -111,12 +111,15 @@ internal static class EmEngine
         private readonly Initialization _start;
         /// <summary>Known states per row (−1 unknown), or null.</summary>
         private readonly int[]? _labels;
-        private readonly bool _freezeWeights, _freezeTransitions;
-        private readonly bool[] _frozenBlocks;
+        /// <summary>What <see cref="FitOptions.Frozen"/> holds fixed, checked against the model.</summary>
+        private readonly FrozenSet _frozen;
+        /// <summary>A streamed source whose passes are the E-steps; <see cref="_data"/> is then its start sample.</summary>
+        private readonly StreamedData? _stream;
 
         public Run(CompiledModel model, DataMatrix data, int[] sequences, double[]? weights, FitOptions options,
-            IProgress<FitProgress>? progress, CancellationToken cancel)
+            IProgress<FitProgress>? progress, CancellationToken cancel, StreamedData? stream = null)
         {
+            _stream = stream;
             _model = model;
             _data = data;
             _sequences = sequences;
@@ -125,20 +128,19 @@ internal static class EmEngine
             _progress = progress;
             _cancel = cancel;
             _logBase = model.LogBaseMeasure(data);
-            TotalWeight = weights?.Sum() ?? data.Rows;
+            TotalWeight = weights?.Sum() ?? stream?.Rows ?? data.Rows;
             _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
             _start = Resolve(options.Initialization, model);
-            var (empty, first) = model.RowsWithoutObservations(data);
+            // (Over a stream, data is the start sample, whose row numbers are not the source's: no report there.)
+            var (empty, first) = stream is null ? model.RowsWithoutObservations(data) : (0, []);
             if (empty > 0)
                 _log.Add(FitEventKind.RowsWithoutObservations, null, null,
                     $"{empty} row{(empty == 1 ? " has" : "s have")} every column of the model missing (row{(first.Length == 1 ? "" : "s")} {string.Join(", ", first)}{(empty > first.Length ? ", ..." : "")}); they contribute nothing to the fit");
             if (_start is RandomPartitionsInitialization && model.Latent is MarkovChainRuntime)
                 throw new ArgumentException("Initialization.RandomPartitions starts mixtures; a hidden Markov model starts from Initialization.KMeansPlusPlus (its default), given parameters or an earlier fit.");
             _labels = ValidateLabels(options.KnownLabels);
-            (_freezeWeights, _freezeTransitions, _frozenBlocks, FrozenParameterCount) = ResolveFrozen(options.Frozen);
+            _frozen = FrozenSet.Resolve(options.Frozen, model);
         }
-
-        private int FrozenParameterCount { get; }
 
         private string RowWord => _model.Latent is MarkovChainRuntime ? "step" : "row";
 
@@ -155,41 +157,6 @@ internal static class EmEngine
                     throw new ArgumentException(
                         $"The known label of {RowWord} {i} is {labels[i]}; a label must be −1 (unknown) or a state 0…{K - 1} (the model has {Count(K)}).", nameof(FitOptions.KnownLabels));
             return labels.Any(l => l >= 0) ? labels : null;
-        }
-
-        /// <summary>What <see cref="FitOptions.Frozen"/> holds fixed, checked against the model, and how many free parameters that is.</summary>
-        private (bool Weights, bool Transitions, bool[] Blocks, int Count) ResolveFrozen(FrozenParameters frozen)
-        {
-            var blocks = new bool[_model.Blocks.Length];
-            int count = 0;
-            foreach (var name in frozen.Blocks)
-            {
-                int b = Array.FindIndex(_model.Blocks, r => r.Name == name);
-                if (b < 0)
-                    throw new ArgumentException(
-                        $"Frozen.Blocks names '{name}', but the model has no such block; its blocks are {string.Join(", ", _model.Blocks.Select(r => $"'{r.Name}'"))}.", nameof(FitOptions.Frozen));
-                if (!blocks[b]) count += _model.Blocks[b].Block.FreeParameterCount(K);
-                blocks[b] = true;
-            }
-            bool chain = _model.Latent is MarkovChainRuntime;
-            if (frozen.Transitions && !chain)
-                throw new ArgumentException("Frozen.Transitions holds a hidden Markov model's transition matrix, but this model is a mixture (freeze its weights with Frozen.Weights).", nameof(FitOptions.Frozen));
-            if (chain)
-            {
-                var hmm = (HiddenMarkovModel)_model.Model;
-                if (hmm.TiedTransitions && (frozen.Weights || frozen.Transitions)) count += hmm.InitialParameterCount;
-                else
-                {
-                    if (frozen.Weights) count += hmm.InitialParameterCount;
-                    if (frozen.Transitions) count += hmm.TransitionParameterCount;
-                }
-            }
-            else if (frozen.Weights)
-            {
-                var mixture = (MixtureModel)_model.Model;
-                count += mixture.Gating?.FreeParameterCount(K) ?? K - 1;
-            }
-            return (frozen.Weights, frozen.Transitions, blocks, count);
         }
 
         private double TotalWeight { get; }
@@ -220,7 +187,7 @@ internal static class EmEngine
             var diagnostics = new FitDiagnostics(_log.Events, _log.Truncated, objectives, bestIndex, ComputeBackend.Name, best!.EmptyComponents, best.Stalled,
                 _context.FlooredEstimates, _context.InvalidCandidates);
             return new EngineResult(best.State, best.Trace.ToArray(), best.FreeEnergy.ToArray(), best.Iterations, best.Status,
-                best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics) { FrozenParameterCount = FrozenParameterCount };
+                best.LogLikelihood, best.LogPrior, TotalWeight, diagnostics) { FrozenParameterCount = _frozen.Count };
         }
 
         /// <summary>The start <see cref="Initialization.Auto"/> stands for with this model.</summary>
@@ -365,16 +332,7 @@ internal static class EmEngine
                 p.Status = !settled ? FitStatus.IterationLimit : p.Stalled.Count > 0 ? FitStatus.Stalled : FitStatus.Converged;
         }
 
-        /// <summary>
-        /// F(q, θ) for the posterior q the summary was gathered under: Σ of the latent structure's and every block's
-        /// expected complete-data log-likelihood at θ, plus Σ w log h, the entropy H[q] and log p(θ).
-        /// </summary>
-        private double FreeEnergy(Summary summary, ModelState state, double logPrior)
-        {
-            double f = _model.Latent.ExpectedLogJoint(summary.Latent, state.Latent);
-            for (int b = 0; b < _model.Blocks.Length; b++) f += _model.Blocks[b].ExpectedLogLikelihood(summary.Blocks[b], state.Blocks[b]);
-            return f + summary.LogBase + summary.Entropy + logPrior;
-        }
+        private double FreeEnergy(Summary summary, ModelState state, double logPrior) => _model.FreeEnergy(summary, state, logPrior);
 
         private void TrackEmpty(Summary summary, bool[] empty)
         {
@@ -390,38 +348,13 @@ internal static class EmEngine
         }
 
         private Summary EStep(ModelState state) =>
+            _stream is not null ? _model.StreamPass(_stream, state, _options, _cancel) :
             _model.Pass(_data, _sequences, _logBase, _weights, state, new CompiledModel.PassOutputs { KnownLabels = _labels }, _options, _cancel);
 
-        private double LogPrior(ModelState state)
-        {
-            double lp = _model.Latent.LogPrior(state.Latent);
-            for (int b = 0; b < _model.Blocks.Length; b++) lp += _model.Blocks[b].LogPrior(state.Blocks[b]);
-            return lp;
-        }
+        private double LogPrior(ModelState state) => _model.LogPrior(state);
 
-        /// <summary>
-        /// New parameters from the statistics; after the start (<paramref name="previous"/> given) the frozen ones keep
-        /// their previous values, which makes this a coordinate-wise M-step (it still never lowers the free energy).
-        /// </summary>
-        private ModelState MStep(Summary summary, ModelState? previous)
-        {
-            var latent = previous is not null && LatentFrozen ? previous.Latent : _model.Latent.MStep(summary.Latent, previous?.Latent, _context);
-            if (previous is not null && !LatentFrozen && (_freezeWeights || _freezeTransitions))
-            {
-                // A Markov chain with one of its two parts frozen.
-                var (old, now) = ((MarkovState)previous.Latent, (MarkovState)latent);
-                latent = new MarkovState(_freezeWeights ? old.Initial : now.Initial, _freezeTransitions ? old.Transitions : now.Transitions);
-            }
-            var blocks = new BlockState[_model.Blocks.Length];
-            for (int b = 0; b < blocks.Length; b++)
-                blocks[b] = previous is not null && _frozenBlocks[b] ? previous.Blocks[b] : _model.Blocks[b].MStep(summary.Blocks[b], previous?.Blocks[b], _context);
-            return new ModelState(latent, blocks);
-        }
-
-        /// <summary>Whether the whole latent state is frozen: a mixture's weights or gating, both parts of a chain, or either part of a tied chain.</summary>
-        private bool LatentFrozen => _model.Latent is MarkovChainRuntime
-            ? (_freezeWeights && _freezeTransitions) || (((HiddenMarkovModel)_model.Model).TiedTransitions && (_freezeWeights || _freezeTransitions))
-            : _freezeWeights;
+        /// <summary>New parameters from the statistics, the frozen ones kept after the start (see <see cref="CompiledModel.MStep"/>).</summary>
+        private ModelState MStep(Summary summary, ModelState? previous) => _model.MStep(summary, previous, _context, _frozen);
 
         // ---------------------------------------------------------------- starts
 

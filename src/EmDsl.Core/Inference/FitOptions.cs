@@ -32,6 +32,7 @@ public sealed record FitOptions
         ProbabilityFloor = original.ProbabilityFloor;
         EmptyComponentThreshold = original.EmptyComponentThreshold;
         ChunkRows = original.ChunkRows;
+        StartSampleRows = original.StartSampleRows;
         MaxDegreeOfParallelism = original.MaxDegreeOfParallelism;
         MStepOptimizer = original.MStepOptimizer;
         MissingValues = original.MissingValues;
@@ -100,6 +101,15 @@ public sealed record FitOptions
 
     /// <summary>Rows per chunk of the batched E-step (default 4096). Results agree across chunk sizes to rounding.</summary>
     public int ChunkRows { get; init; } = 4096;
+
+    /// <summary>
+    /// For fits to a streamed <see cref="Data.DataSource"/> only: the size of the seeded reservoir sample (uniform
+    /// over the rows, drawn in the first pass with <see cref="Seed"/>) that k-means++ and random-partition starts
+    /// cluster and take their first M-step from, and whose column means are the Gaussian blocks' frames before that
+    /// M-step. Null (the default) means max(20·K·D, 10 000) rows, D the source's columns; a source with no more rows
+    /// than the sample size is sampled whole, so its start is the in-memory fit's. Ignored by in-memory fits.
+    /// </summary>
+    public int? StartSampleRows { get; init; }
 
     /// <summary>Maximum threads for the E-step; −1 (default) uses every core. The result does not depend on it.</summary>
     public int MaxDegreeOfParallelism { get; init; } = -1;
@@ -188,6 +198,7 @@ public sealed record FitOptions
         if (!(CovarianceFloor >= 0) || double.IsInfinity(CovarianceFloor)) throw new ArgumentOutOfRangeException(nameof(CovarianceFloor), CovarianceFloor, "CovarianceFloor must be finite and ≥ 0.");
         if (!(ProbabilityFloor > 0 && ProbabilityFloor < 0.5)) throw new ArgumentOutOfRangeException(nameof(ProbabilityFloor), ProbabilityFloor, "ProbabilityFloor must lie in (0, 0.5).");
         if (!(EmptyComponentThreshold >= 0 && EmptyComponentThreshold < 1)) throw new ArgumentOutOfRangeException(nameof(EmptyComponentThreshold), EmptyComponentThreshold, "EmptyComponentThreshold must lie in [0, 1).");
+        if (StartSampleRows < 1) throw new ArgumentOutOfRangeException(nameof(StartSampleRows), StartSampleRows, "StartSampleRows must be ≥ 1 (or null for the default).");
         if (ChunkRows < 1) throw new ArgumentOutOfRangeException(nameof(ChunkRows), ChunkRows, "ChunkRows must be ≥ 1.");
         if (MaxDegreeOfParallelism == 0 || MaxDegreeOfParallelism < -1) throw new ArgumentOutOfRangeException(nameof(MaxDegreeOfParallelism), MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be ≥ 1, or −1 for every core.");
         ArgumentNullException.ThrowIfNull(Initialization, nameof(Initialization));

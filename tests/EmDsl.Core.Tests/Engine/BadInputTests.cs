@@ -282,7 +282,7 @@ public class BadInputTests
     public void OtherArgumentsOutOfRange()
     {
         Mentions(Assert.Throws<ArgumentOutOfRangeException>(() => Initialization.KMeansPlusPlus(-1)), "Lloyd");
-        Assert.Throws<ArgumentNullException>(() => Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0])).Build().Fit(null!));
+        Assert.Throws<ArgumentNullException>(() => Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0])).Build().Fit((DataMatrix)null!));
         Assert.Throws<ArgumentNullException>(() => Mixture.WithComponents(2).Observe(null!));
         var model = Mixture.WithComponents(2).Observe(Blocks.Gaussian("g", [0, 1])).Build();
         Assert.Throws<ArgumentNullException>(() => model.Fit(Good, FitOptions.Default with { Initialization = null! }));
