@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using EmDsl.Building;
 using EmDsl.Data;
@@ -27,7 +26,7 @@ internal static class EmBench
         var spec = JsonDocument.Parse(File.ReadAllText(name + ".json")).RootElement;
         int n = spec.GetProperty("rows").GetInt32(), d = spec.GetProperty("columns").GetInt32(), k = spec.GetProperty("k").GetInt32();
         string model = spec.GetProperty("model").GetString()!;
-        var data = ReadBinary(name + ".f64", n, d);
+        var data = StreamFitBench.Load(name + ".f64", n, d);
 
         var columns = Enumerable.Range(0, d).ToArray();
         var weights = Doubles(spec.GetProperty("weights"));
@@ -83,24 +82,6 @@ internal static class EmBench
             ["gc_heap_peak_mb"] = GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes / (1024.0 * 1024),
         };
         Console.WriteLine(JsonSerializer.Serialize(line));
-    }
-
-    /// <summary>Reads the file straight into the matrix's storage (no second copy of the data).</summary>
-    private static DataMatrix ReadBinary(string path, int n, int d)
-    {
-        var values = new double[(long)n * d];
-        using var file = File.OpenHandle(path);
-        if (RandomAccess.GetLength(file) != values.LongLength * 8)
-            throw new InvalidDataException($"{path} holds {RandomAccess.GetLength(file)} bytes, not {n} × {d} doubles.");
-        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
-        long offset = 0;
-        while (offset < bytes.Length)
-        {
-            int read = RandomAccess.Read(file, bytes.Slice((int)offset, (int)Math.Min(1 << 30, bytes.Length - offset)), offset);
-            if (read == 0) throw new EndOfStreamException(path);
-            offset += read;
-        }
-        return DataMatrix.Wrap(values, n, d);
     }
 
     private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();

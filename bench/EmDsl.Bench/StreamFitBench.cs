@@ -66,7 +66,7 @@ internal static class StreamFitBench
     }
 
     /// <summary>The whole file in one matrix (read straight into its storage).</summary>
-    private static DataMatrix Load(string path, int n, int d)
+    internal static DataMatrix Load(string path, int n, int d)
     {
         var values = new double[(long)n * d];
         using var reader = DataSource.BinaryFile(path, d).OpenReader();
