@@ -93,15 +93,17 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         var y = scratch.Slice(0, rows * d);
         var z = scratch.Slice(rows * d, rows * d);
         var whitening = (Whitening)state.Evaluation!;
-        bool diagonal = _family.Structure != CovarianceStructure.Full;
+        if (_family.Structure != CovarianceStructure.Full)
+        {
+            AddDiagonalTerms(data, state, whitening, logJoint, scratch);
+            if (data.MayHaveMissing) AddMarginalTerms(data, state, logJoint);
+            return;
+        }
         for (int k = 0; k < k0; k++)
         {
             CentredMoments.Centred(this, data, Frame(state, k), y);
             var w = whitening.Matrices[k];
-            if (diagonal)
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < d; j++) z[i * d + j] = y[i * d + j] * w[j * d + j];
-            else ComputeBackend.Current.Gemm(false, true, rows, d, d, 1.0, y, d, w, d, 0.0, z, d);
+            ComputeBackend.Current.Gemm(false, true, rows, d, d, 1.0, y, d, w, d, 0.0, z, d);
             for (int i = 0; i < rows; i++)
             {
                 var zi = z.Slice(i * d, d);
@@ -109,6 +111,42 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
             }
         }
         if (data.MayHaveMissing) AddMarginalTerms(data, state, logJoint);
+    }
+
+    /// <summary>
+    /// The diagonal and spherical case of <see cref="AddComponentTerms"/>: the block's columns gathered once per chunk,
+    /// then per component and row z = (x − μ_k)∘w_k (w_k the whitening's diagonal) and −½ z·z — the same operations on
+    /// the same values as the general path, so the same bits. A row with a missing value gets 0 here (its marginal
+    /// terms are added separately), as <see cref="CentredMoments.Centred"/> arranges for the general path.
+    /// </summary>
+    private void AddDiagonalTerms(DataChunk data, BlockState state, Whitening whitening, Span<double> logJoint, Span<double> scratch)
+    {
+        int d = Dimension, k0 = Components, rows = data.Rows;
+        var x = scratch.Slice(0, rows * d);
+        Gather(data, x);
+        var holes = data.MayHaveMissing ? new bool[rows] : null;
+        if (holes is not null)
+            for (int i = 0; i < rows; i++) holes[i] = x.Slice(i * d, d).ContainsAnyExceptInRange(double.MinValue, double.MaxValue);
+        Span<double> centre = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
+        Span<double> scale = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
+        Span<double> z = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
+        for (int k = 0; k < k0; k++)
+        {
+            var frame = Frame(state, k);
+            var w = whitening.Matrices[k];
+            for (int j = 0; j < d; j++)
+            {
+                centre[j] = frame[j];
+                scale[j] = w[j * d + j];
+            }
+            for (int i = 0; i < rows; i++)
+            {
+                if (holes is not null && holes[i]) continue;
+                System.Numerics.Tensors.TensorPrimitives.Subtract(x.Slice(i * d, d), centre, z);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(z, scale, z);
+                logJoint[i * k0 + k] -= 0.5 * System.Numerics.Tensors.TensorPrimitives.Dot(z, z);
+            }
+        }
     }
 
     public override Statistics CreateStatistics(BlockState? state) =>
