@@ -207,12 +207,10 @@ internal sealed class OnlineEm
             {
                 buffers[count] ??= new double[_batch * d];
                 int want = Math.Min(_batch, n - row);
-                int got = StreamedData.ReadFull(reader, buffers[count].AsSpan(0, want * d), d, source);
-                if (got < want)
-                    throw new InvalidDataException($"{source.Description} gave {row + got:N0} rows on this pass but {n:N0} on the first: a source must give the same rows on every pass.");
-                rows[count] = got;
+                StreamedData.ReadPassRows(reader, buffers[count], want, row, n, source);
+                rows[count] = want;
                 firsts[count] = row;
-                row += got;
+                row += want;
             }
             var order = Enumerable.Range(0, count).ToArray();
             if (random is not null) random.Shuffle(order);

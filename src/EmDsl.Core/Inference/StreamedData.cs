@@ -87,6 +87,17 @@ internal sealed class StreamedData
         return new StreamedData(source, (int)row, DataMatrix.Wrap(sample, m, d, source.ColumnNames?.ToArray()), hasMissing);
     }
 
+    /// <summary>
+    /// Reads exactly <paramref name="want"/> rows (rows <paramref name="row"/> onwards of a later pass) into
+    /// <paramref name="buffer"/>; a source that ends sooner than it did on the scan is an error.
+    /// </summary>
+    public static void ReadPassRows(DataSourceReader reader, Span<double> buffer, int want, int row, int total, DataSource source)
+    {
+        int got = ReadFull(reader, buffer[..(want * source.Columns)], source.Columns, source);
+        if (got < want)
+            throw new InvalidDataException($"{source.Description} gave {row + got:N0} rows on this pass but {total:N0} on the first: a source must give the same rows on every pass.");
+    }
+
     /// <summary>Reads whole chunks: fills <paramref name="buffer"/> unless the data ends, and returns the rows read.</summary>
     public static int ReadFull(DataSourceReader reader, Span<double> buffer, int columns, DataSource source)
     {
@@ -144,11 +155,9 @@ internal sealed partial class CompiledModel
             {
                 buffers[count] ??= new double[ArraySize.Product(chunk, d, () => $"A chunk of {chunk:N0} rows × {d:N0} columns (lower FitOptions.ChunkRows)")];
                 int want = Math.Min(chunk, n - row);
-                int got = StreamedData.ReadFull(reader, buffers[count].AsSpan(0, want * d), d, source);
-                if (got < want)
-                    throw new InvalidDataException($"{source.Description} gave {row + got:N0} rows on this pass but {n:N0} on the first: a source must give the same rows on every pass.");
-                rowsOf[count] = got;
-                row += got;
+                StreamedData.ReadPassRows(reader, buffers[count], want, row, n, source);
+                rowsOf[count] = want;
+                row += want;
             }
             var starts = new int[count];
             for (int c = count - 1, s = row; c >= 0; c--) starts[c] = s -= rowsOf[c];
