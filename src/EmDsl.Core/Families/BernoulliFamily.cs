@@ -54,6 +54,10 @@ public sealed class BernoulliFamily : ExponentialFamily<BernoulliParameters>
     /// <inheritdoc />
     public override void SufficientStatistics(ReadOnlySpan<double> x, Span<double> statistics) => x.Slice(0, Dimension).CopyTo(statistics);
 
+    internal override bool StatisticsAreTheValues => true;
+
+    internal override bool LogBaseMeasureIsZero => true;
+
     /// <inheritdoc />
     public override double LogBaseMeasure(ReadOnlySpan<double> x) => 0;
 

@@ -47,6 +47,12 @@ public abstract class ExponentialFamily
         }
     }
 
+    /// <summary>True when log h(x) = 0 everywhere (the Bernoulli): the engine then skips it.</summary>
+    internal virtual bool LogBaseMeasureIsZero => false;
+
+    /// <summary>True when T(x) = x (S = D), as for the Bernoulli and the Poisson: the engine may then use the data as the statistics.</summary>
+    internal virtual bool StatisticsAreTheValues => false;
+
     /// <summary>
     /// T(x) of a batch written into a strided buffer: row i of <paramref name="x"/> (rows×<see cref="Dimension"/>,
     /// row-major) goes to <c>statistics[i·stride + offset …]</c>. The default calls the one-row method per row;

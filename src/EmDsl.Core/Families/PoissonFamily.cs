@@ -54,6 +54,8 @@ public sealed class PoissonFamily : ExponentialFamily<PoissonParameters>
     /// <inheritdoc />
     public override void SufficientStatistics(ReadOnlySpan<double> x, Span<double> statistics) => x.Slice(0, Dimension).CopyTo(statistics);
 
+    internal override bool StatisticsAreTheValues => true;
+
     /// <inheritdoc />
     public override double LogBaseMeasure(ReadOnlySpan<double> x)
     {

@@ -54,6 +54,7 @@ internal abstract class BlockRuntime
         Block = block;
         Components = components;
         _columns = block.Columns.ToArray();
+        FirstOfContiguousColumns = Contiguous(_columns);
     }
 
     public Block Block { get; }
@@ -72,6 +73,15 @@ internal abstract class BlockRuntime
 
     /// <summary>The columns this block reads.</summary>
     public ReadOnlySpan<int> Columns => _columns;
+
+    /// <summary>c when the block reads the consecutive columns c, c + 1, …, c + D − 1 (a row's values are then one slice), else null.</summary>
+    public int? FirstOfContiguousColumns { get; }
+
+    private static int? Contiguous(int[] columns)
+    {
+        for (int j = 1; j < columns.Length; j++) if (columns[j] != columns[0] + j) return null;
+        return columns.Length == 0 ? null : columns[0];
+    }
 
     // ---- data ----
 
@@ -151,6 +161,13 @@ internal abstract class BlockRuntime
     {
         var values = data.Values;
         int stride = data.Columns, d = _columns.Length;
+        if (FirstOfContiguousColumns is int first)
+        {
+            if (first == 0 && d == stride) values.Slice(0, data.Rows * d).CopyTo(x);
+            else
+                for (int i = 0; i < data.Rows; i++) values.Slice(i * stride + first, d).CopyTo(x.Slice(i * d, d));
+            return;
+        }
         for (int i = 0; i < data.Rows; i++)
         {
             int src = i * stride, dst = i * d;
@@ -190,10 +207,13 @@ internal abstract class BlockRuntime
             }
         }
         for (int i = 0; i < data.Rows; i++)
+        {
+            if (!t.Slice(i * stride + offset, s).ContainsAnyExceptInRange(double.MinValue, double.MaxValue)) continue;
             for (int j = 0; j < s; j++)
                 if (!double.IsFinite(t[i * stride + offset + j]))
                     throw new InvalidOperationException(
                         $"Row {data.FirstRow + i} (block '{Name}', family '{Family.Name}'): T(x) entry {j} is {FamilyChecks.Show(t[i * stride + offset + j])}; sufficient statistics must be finite on the support.");
+        }
     }
 
     /// <summary>
@@ -213,6 +233,7 @@ internal abstract class BlockRuntime
     /// <summary>Adds log h(x) of the chunk's rows to <paramref name="logBase"/> (which must be finite on entry).</summary>
     public void AddLogBaseMeasure(DataChunk data, Span<double> gather, Span<double> logBase)
     {
+        if (Family.LogBaseMeasureIsZero) return;
         Gather(data, gather);
         if (data.MayHaveMissing)
         {
@@ -311,6 +332,13 @@ internal abstract class BlockRuntime
     /// </summary>
     public virtual void Accumulate(DataChunk data, ReadOnlySpan<double> posterior, Statistics into, Span<double> scratch) =>
         throw new InvalidOperationException($"Block '{Name}' shares its frame; its statistics are in the engine's product.");
+
+    /// <summary>
+    /// <see cref="Accumulate"/>, called right after this block's <see cref="AddComponentTerms"/> on the same chunk with
+    /// nothing else having used <paramref name="scratch"/> in between, so that what the terms left there may be reused.
+    /// </summary>
+    public virtual void AccumulateAfterTerms(DataChunk data, ReadOnlySpan<double> posterior, Statistics into, Span<double> scratch) =>
+        Accumulate(data, posterior, into, scratch);
 
     /// <summary>
     /// Gives the block the weighted posterior of a chunk as an array it may keep (rows × K, never modified

@@ -97,10 +97,11 @@ internal static class CentredMoments
 
     /// <summary>
     /// Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics, c_k the statistics' centre of state k: [Σ r y, packed
-    /// Σ r y yᵀ] with y = x − c_k, the second moments (full structure) as one product (r∘Y)ᵀY per state.
+    /// Σ r y yᵀ] with y = x − c_k, the second moments (full structure) as one product (r∘Y)ᵀY per state. States
+    /// marked in <paramref name="skip"/> are left alone (their caller has added them already).
     /// </summary>
     public static void Accumulate(BlockRuntime block, CovarianceStructure structure, DataChunk data, ReadOnlySpan<double> responsibilities,
-        ComponentStatistics stats, Span<double> scratch)
+        ComponentStatistics stats, Span<double> scratch, bool[]? skip = null)
     {
         int d = block.Dimension, s = stats.StatisticCount, k0 = stats.Counts.Length, rows = data.Rows;
         var y = scratch.Slice(0, rows * d);
@@ -108,6 +109,7 @@ internal static class CentredMoments
         var moments = scratch.Slice(2 * rows * d, d * d);
         for (int k = 0; k < k0; k++)
         {
+            if (skip is not null && skip[k]) continue;
             Centred(block, data, stats.Centres![k], y);
             var target = stats.Sums.AsSpan(k * s, s);
             for (int i = 0; i < rows; i++)

@@ -59,6 +59,14 @@ internal sealed partial class CompiledModel
         MaxDimension = maxDim;
         SquareDimension = square;
         ScratchPerRow = Math.Max(scratch, latent.AddsRowTerms ? latent.ScratchPerRow : 0);
+        // The one block that uses the per-state scratch, when only one does and the latent structure adds no row terms
+        // (which use it too): what its terms leave there survives until its statistics are accumulated.
+        // One shared block whose T is its values (Bernoulli, Poisson) over all the data's columns in order: the
+        // products read the data directly.
+        _statisticsAreTheData = blocks.Length == 1 && blocks[0].SharesFrame && blocks[0].Family.StatisticsAreTheValues
+            && blocks[0].FirstOfContiguousColumns == 0;
+        var users = Enumerable.Range(0, blocks.Length).Where(b => !blocks[b].SharesFrame).ToArray();
+        _soleScratchUser = users.Length == 1 && !latent.AddsRowTerms ? users[0] : -1;
         KeepsRowPosterior = latent.KeepsRowPosterior || blocks.Any(b => b.KeepsRowPosterior);
     }
 
@@ -77,6 +85,10 @@ internal sealed partial class CompiledModel
 
     /// <summary>Scratch per row needed by the per-state blocks and the latent structure's row terms.</summary>
     public int ScratchPerRow { get; }
+
+    private readonly int _soleScratchUser;
+
+    private readonly bool _statisticsAreTheData;
 
     public int MaxDimension { get; }
 
@@ -324,9 +336,8 @@ internal sealed partial class CompiledModel
         PassOutputs outputs, Workspace ws)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows, start = data.FirstRow;
-        var t = ws.T.AsSpan(0, rows * s);
         var r = ws.LogJoint.AsSpan(0, rows * k0);
-        SharedStatistics(data, ws, t);
+        var t = SharedStatistics(data, ws);
         var summary = NewSummary(state);
 
         if (outputs.FixedResponsibilities is { } fixedR)
@@ -367,16 +378,27 @@ internal sealed partial class CompiledModel
         }
         Weigh(r, rows, start, weights, summary);
         if (!outputs.Accumulate) return summary;
-        Accumulate(data, r, summary, ws, tReady: true);
+        Accumulate(data, r, summary, ws, t, tReady: true, termsJustAdded: outputs.FixedResponsibilities is null && outputs.FixedLabels is null);
         return summary;
     }
 
-    /// <summary>Writes T(x) of the chunk's rows for the shared-frame blocks into <paramref name="t"/> (rows × shared S).</summary>
-    private void SharedStatistics(DataChunk data, Workspace ws, Span<double> t)
+    /// <summary>
+    /// T(x) of the chunk's rows for the shared-frame blocks (rows × shared S): the chunk's own values when they are
+    /// T (<see cref="_statisticsAreTheData"/>), otherwise written into the workspace.
+    /// </summary>
+    private ReadOnlySpan<double> SharedStatistics(DataChunk data, Workspace ws)
     {
         int s = SharedStatisticCount;
+        if (_statisticsAreTheData && !data.MayHaveMissing && data.Columns == s)
+        {
+            var values = data.Values.Slice(0, data.Rows * s);
+            if (values.ContainsAnyExceptInRange(double.MinValue, double.MaxValue)) Blocks[0].Statistics(data, ws.Gather, ws.T, s, 0); // reports the row
+            return values;
+        }
+        var t = ws.T.AsSpan(0, data.Rows * s);
         for (int b = 0; b < Blocks.Length; b++)
             if (Blocks[b].SharesFrame) Blocks[b].Statistics(data, ws.Gather, t, s, _offsets[b]);
+        return t;
     }
 
     /// <summary>log h of the chunk's rows: a slice of the precomputed array, or computed into the workspace.</summary>
@@ -396,7 +418,7 @@ internal sealed partial class CompiledModel
     private void LogJoint(DataChunk data, ModelState state, double[] h, double[] bias, ReadOnlySpan<double> t, Span<double> r, Workspace ws)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
-        for (int i = 0; i < rows; i++) bias.CopyTo(r.Slice(i * k0, k0));
+        FillRows(bias, r, rows);
         if (s > 0) ComputeBackend.Current.Gemm(false, true, rows, k0, s, 1.0, t, s, h, s, 1.0, r, k0);
         if (data.MayHaveMissing)
             for (int b = 0; b < Blocks.Length; b++)
@@ -404,6 +426,16 @@ internal sealed partial class CompiledModel
         for (int b = 0; b < Blocks.Length; b++)
             if (!Blocks[b].SharesFrame) Blocks[b].AddComponentTerms(data, state.Blocks[b], r, ws.Scratch);
         if (Latent.AddsRowTerms) Latent.AddRowTerms(data, state.Latent, r, ws.Scratch);
+    }
+
+    /// <summary>Copies <paramref name="row"/> into each of the first <paramref name="rows"/> rows of <paramref name="into"/>, by doubling copies.</summary>
+    private static void FillRows(ReadOnlySpan<double> row, Span<double> into, int rows)
+    {
+        int width = row.Length, total = rows * width;
+        if (total == 0) return;
+        row.CopyTo(into);
+        for (int filled = width; filled < total; filled *= 2)
+            into.Slice(0, Math.Min(filled, total - filled)).CopyTo(into.Slice(filled));
     }
 
     /// <summary>Sets the log-joint of every labelled row among rows [start, start + rows) to −∞ except at its label.</summary>
@@ -444,7 +476,7 @@ internal sealed partial class CompiledModel
     /// shared-frame block's sums through one product Rᵀ·T, the other blocks' own statistics, and the posterior rows
     /// for the statistics that keep them. <paramref name="tReady"/> says whether the workspace already holds T.
     /// </summary>
-    private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, bool tReady)
+    private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, ReadOnlySpan<double> t, bool tReady, bool termsJustAdded = false)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
         var counts = summary.Latent.Counts;
@@ -454,8 +486,7 @@ internal sealed partial class CompiledModel
             for (int k = 0; k < k0; k++) stats.Counts[k] += counts[k];
         if (s > 0)
         {
-            var t = ws.T.AsSpan(0, rows * s);
-            if (!tReady) SharedStatistics(data, ws, t);
+            if (!tReady) t = SharedStatistics(data, ws);
             ComputeBackend.Current.Gemm(true, false, k0, s, rows, 1.0, r, k0, t, s, 0.0, ws.Product, s);
         }
         double[]? kept = KeepsRowPosterior ? r.Slice(0, rows * k0).ToArray() : null;
@@ -465,6 +496,7 @@ internal sealed partial class CompiledModel
             var block = Blocks[b];
             if (block.SharesFrame) block.TakeSharedProduct(ws.Product, s, _offsets[b], summary.Blocks[b]);
             else if (block.KeepsRowPosterior) ((RowPosteriorStatistics)summary.Blocks[b]).AddRows(data.FirstRow, rows, kept!);
+            else if (termsJustAdded && b == _soleScratchUser) block.AccumulateAfterTerms(data, r, summary.Blocks[b], ws.Scratch);
             else block.Accumulate(data, r, summary.Blocks[b], ws.Scratch);
         }
         if (data.MayHaveMissing)
@@ -551,7 +583,7 @@ internal sealed partial class CompiledModel
             var r = ws.LogJoint.AsSpan(0, rows * k0);
             posterior.AsSpan(start * k0, rows * k0).CopyTo(r);
             Weigh(r, rows, start, weights, summary);
-            Accumulate(data.Chunk(start, rows), r, summary, ws, tReady: false);
+            Accumulate(data.Chunk(start, rows), r, summary, ws, default, tReady: false);
             partial[c] = summary;
             return ws;
         });
@@ -581,8 +613,7 @@ internal sealed partial class CompiledModel
             cancellationToken.ThrowIfCancellationRequested();
             int start = c * chunk, rows = Math.Min(chunk, n - start);
             var part = data.Chunk(start, rows);
-            var t = ws.T.AsSpan(0, rows * SharedStatisticCount);
-            SharedStatistics(part, ws, t);
+            var t = SharedStatistics(part, ws);
             if (logBase is not null) ChunkLogBase(part, null, ws).CopyTo(logBase.AsSpan(start, rows));
             LogJoint(part, state, h, bias, t, logJoint.AsSpan(start * k0, rows * k0), ws);
             return ws;

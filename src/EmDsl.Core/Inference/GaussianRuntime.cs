@@ -10,14 +10,17 @@ namespace EmDsl.Inference;
 /// The Gaussian block: E-step terms, statistics and M-step for full, diagonal, spherical and tied
 /// covariances, with the <see cref="GaussianPrior"/> and the covariance floor.
 /// <para>
-/// Each component k is evaluated in its own frame, centred on its current mean c_k = μ_k: the E-step adds
+/// A component near a shared centre m (the average of the component means) in its own units is evaluated in that
+/// shared frame, all of them at once: T(x − m) for the chunk's rows, one product with every such component's
+/// natural parameters, and one product Rᵀ·T for the statistics (see GaussianRuntime.SharedFrame.cs). Any other
+/// component k is evaluated in its own frame, centred on its current mean c_k = μ_k: the E-step adds
 /// T(x − μ_k)·η_k with η_k = [0, −½Λ_k packed], a quadratic form with no cancelling terms, and the
 /// statistics Σ r_nk T(x_n − c_k) are second moments about a point next to the component's data. So a tight
 /// component far from the others (or from the data's centre) keeps full precision, and shifting the data
 /// by 10⁶ changes nothing. Before the first M-step every frame is the block's weighted data mean.
 /// </para>
 /// </summary>
-internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
+internal sealed partial class GaussianRuntime : BlockRuntime<GaussianParameters>
 {
     private readonly GaussianFamily _family;
     private readonly GaussianPrior? _prior;
@@ -58,51 +61,54 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
 
     public override bool SharesFrame => false;
 
-    public override int ScratchPerRow => 2 * Dimension;
+    public override int ScratchPerRow => Math.Max(2 * Dimension, SharedFrameAllowed ? Dimension + StatisticCount + 1 : 0);
 
     /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>
     private IReadOnlyList<double> Frame(BlockState? state, int k) => state is null ? _origin : ((GaussianParameters[])state.Usual)[k].Mean;
 
     /// <summary>W_k = L_k⁻¹ with Σ_k = L_k L_kᵀ (row-major D × D per component), so that (x − μ)ᵀΣ⁻¹(x − μ) = ‖W_k (x − μ)‖².</summary>
-    private sealed record Whitening(double[][] Matrices);
-
-    private Whitening Whiten(GaussianParameters[] usual)
+    private static double[][] Whiten(GaussianParameters[] usual, int d, string name)
     {
-        int d = Dimension;
-        var matrices = new double[Components][];
-        for (int k = 0; k < Components; k++)
+        var matrices = new double[usual.Length][];
+        for (int k = 0; k < usual.Length; k++)
         {
             var l = new double[d * d];
             if (!SymmetricMatrix.TryCholesky(usual[k].Covariance.Values, d, l))
-                throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
+                throw new InvalidOperationException($"Block '{name}', component {k}: the covariance does not factor.");
             var w = new double[d * d];
             for (int i = 0; i < d; i++) w[i * d + i] = 1;
             ComputeBackend.Current.SolveLowerInPlace(l, d, w, d, transpose: false);
             matrices[k] = w;
         }
-        return new Whitening(matrices);
+        return matrices;
     }
 
     /// <summary>
-    /// Adds T(x − μ_k)·η_k for every row and component. In its own frame η_k = [0, −½Λ_k packed], so the term is
+    /// Adds T(x − μ_k)·η_k for every row and component: the components of the shared frame through one product
+    /// (<see cref="AddSharedTerms"/>), each other one in its own frame, where η_k = [0, −½Λ_k packed], so the term is
     /// −½ (x − μ_k)ᵀΛ_k(x − μ_k) = −½ ‖W_k (x − μ_k)‖², computed as one product Y·W_kᵀ per component.
     /// </summary>
     public override void AddComponentTerms(DataChunk data, BlockState state, Span<double> logJoint, Span<double> scratch)
     {
         int d = Dimension, k0 = Components, rows = data.Rows;
+        var evaluation = (Evaluation)state.Evaluation!;
+        var done = SharedHere(data, evaluation.Shared);
+        if (done is not null) AddSharedTerms(data, evaluation, logJoint, scratch);
+        if (done is not null && evaluation.AllShared) return;
         var y = scratch.Slice(0, rows * d);
         var z = scratch.Slice(rows * d, rows * d);
-        var whitening = (Whitening)state.Evaluation!;
+        var whitening = evaluation.Whitening;
         if (_family.Structure != CovarianceStructure.Full)
         {
-            AddDiagonalTerms(data, state, whitening, logJoint, scratch);
+            AddDiagonalTerms(data, state, whitening, done, logJoint, scratch);
             if (data.MayHaveMissing) AddMarginalTerms(data, state, logJoint);
             return;
         }
         for (int k = 0; k < k0; k++)
         {
+            if (done is not null && done[k]) continue;
             CentredMoments.Centred(this, data, Frame(state, k), y);
-            var w = whitening.Matrices[k];
+            var w = whitening[k];
             ComputeBackend.Current.Gemm(false, true, rows, d, d, 1.0, y, d, w, d, 0.0, z, d);
             for (int i = 0; i < rows; i++)
             {
@@ -119,7 +125,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     /// the same values as the general path, so the same bits. A row with a missing value gets 0 here (its marginal
     /// terms are added separately), as <see cref="CentredMoments.Centred"/> arranges for the general path.
     /// </summary>
-    private void AddDiagonalTerms(DataChunk data, BlockState state, Whitening whitening, Span<double> logJoint, Span<double> scratch)
+    private void AddDiagonalTerms(DataChunk data, BlockState state, double[][] whitening, bool[]? done, Span<double> logJoint, Span<double> scratch)
     {
         int d = Dimension, k0 = Components, rows = data.Rows;
         var x = scratch.Slice(0, rows * d);
@@ -132,8 +138,9 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
         Span<double> z = d <= StackBuffer.MaxDoubles ? stackalloc double[d] : new double[d];
         for (int k = 0; k < k0; k++)
         {
+            if (done is not null && done[k]) continue;
             var frame = Frame(state, k);
-            var w = whitening.Matrices[k];
+            var w = whitening[k];
             for (int j = 0; j < d; j++)
             {
                 centre[j] = frame[j];
@@ -150,7 +157,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     }
 
     public override Statistics CreateStatistics(BlockState? state) =>
-        new ComponentStatistics(Components, StatisticCount, Enumerable.Range(0, Components).Select(k => Frame(state, k)).ToArray()) { State = state };
+        new ComponentStatistics(Components, StatisticCount, Enumerable.Range(0, Components).Select(k => StatisticsCentre(state, k)).ToArray()) { State = state };
 
     // ---- missing values ----
 
@@ -360,8 +367,13 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
     }
 
     /// <summary>Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics (see <see cref="CentredMoments.Accumulate"/>).</summary>
-    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch) =>
-        CentredMoments.Accumulate(this, _family.Structure, data, responsibilities, (ComponentStatistics)into, scratch);
+    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch)
+    {
+        var stats = (ComponentStatistics)into;
+        var done = SharedHere(data, SharedMask(stats.State));
+        if (done is not null) AccumulateShared(data, responsibilities, stats, done, scratch, ready: false);
+        CentredMoments.Accumulate(this, _family.Structure, data, responsibilities, stats, scratch, done);
+    }
 
     /// <summary>Keeps only what the covariance structure allows: the diagonal, or its average times I.</summary>
     private void Restrict(Span<double> m)
@@ -649,7 +661,7 @@ internal sealed class GaussianRuntime : BlockRuntime<GaussianParameters>
             else if (SymmetricMatrix.TryCholesky(usual[k].Covariance.Values, d, l)) logNormalizer[k] = 0.5 * SymmetricMatrix.LogDeterminantFromCholesky(l, d);
             else throw new InvalidOperationException($"Block '{Name}', component {k}: the covariance does not factor.");
         }
-        return new BlockState(natural, logNormalizer, usual, Whiten(usual));
+        return new BlockState(natural, logNormalizer, usual, Evaluate(usual));
     }
 
     // ---- prior, user parameters, sampling ----

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace EmDsl.Numerics;
 
@@ -76,46 +78,120 @@ public static class LogSpace
     }
 
     /// <summary>
-    /// The same for rows shorter than a few vectors (a mixture's K), where per-call overhead of the vectorised
-    /// primitives would dominate: plain loops, one pass for the maximum and one for exp and the sum.
+    /// The same for rows shorter than a few vectors (a mixture's K), where per-row calls of the vectorised primitives
+    /// would cost more than the arithmetic: blocks of rows are shifted by their maxima into one buffer, exponentiated
+    /// by one call of ReproducibleMath.Exp (the same bits on every thread), and the rows' sums by one
+    /// call of ReproducibleMath.Log; each row is summed in its own order, so rows are independent of
+    /// the block they fall in.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         bool entropy = !entropies.IsEmpty;
-        for (int i = 0; i < rows; i++)
+        int block = Math.Max(1, 512 / Math.Max(cols, 1));
+        // One rented buffer (the sizes depend on the number of columns): shifted and exponentiated rows, then per row
+        // the sum, its logarithm, the maximum and whether the row is special (NaN or ±∞).
+        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * block * cols + 4 * block);
+        var buffer = rented.AsSpan();
+        var shifted = buffer.Slice(0, block * cols);
+        var exps = buffer.Slice(block * cols, block * cols);
+        var sums = buffer.Slice(2 * block * cols, block);
+        var logSums = buffer.Slice(2 * block * cols + block, block);
+        var maxima = buffer.Slice(2 * block * cols + 2 * block, block);
+        var special = buffer.Slice(2 * block * cols + 3 * block, block);
+        int vectors = cols / 4 * 4;
+        for (int first = 0; first < rows; first += block)
         {
-            var row = logits.Slice(i * cols, cols);
-            double max = double.NegativeInfinity;
-            bool nan = false;
-            foreach (var v in row)
+            int n = Math.Min(block, rows - first);
+            for (int r = 0; r < n; r++)
             {
-                if (v > max) max = v;
-                nan |= double.IsNaN(v);
+                int i = first + r;
+                var row = logits.Slice(i * cols, cols);
+                var v = shifted.Slice(r * cols, cols);
+                double max = double.NegativeInfinity;
+                bool nan = false;
+                if (vectors > 0)
+                {
+                    var m = Vector256.Create(row.Slice(0, 4));
+                    var bad = Vector256.Equals(m, m);
+                    for (int j = 4; j < vectors; j += 4)
+                    {
+                        var x = Vector256.Create(row.Slice(j, 4));
+                        m = Vector256.Max(m, x);
+                        bad &= Vector256.Equals(x, x);
+                    }
+                    nan = !Vector256.EqualsAll(bad.AsUInt64(), Vector256<ulong>.AllBitsSet);
+                    max = Math.Max(Math.Max(m[0], m[1]), Math.Max(m[2], m[3]));
+                }
+                for (int j = vectors; j < cols; j++)
+                {
+                    double x = row[j];
+                    if (x > max) max = x;
+                    nan |= double.IsNaN(x);
+                }
+                special[r] = nan || !double.IsFinite(max) ? 1 : 0;
+                if (special[r] != 0)
+                {
+                    v.Clear();
+                    logNormalizers[i] = nan ? double.NaN : max;
+                    if (entropy) entropies[i] = nan ? double.NaN : 0;
+                    if (nan) continue;
+                    if (double.IsNegativeInfinity(max)) row.Clear();
+                    else IndicatorOfPositiveInfinity(row);
+                    continue;
+                }
+                maxima[r] = max;
+                var shift = Vector256.Create(max);
+                for (int j = 0; j < vectors; j += 4) (Vector256.Create(row.Slice(j, 4)) - shift).CopyTo(v.Slice(j, 4));
+                for (int j = vectors; j < cols; j++) v[j] = row[j] - max;
             }
-            if (nan) { logNormalizers[i] = double.NaN; if (entropy) entropies[i] = double.NaN; continue; }
-            if (!double.IsFinite(max))
+            ReproducibleMath.Exp(shifted.Slice(0, n * cols), exps);
+            var minusInfinity = Vector256.Create(double.NegativeInfinity);
+            for (int r = 0; r < n; r++)
             {
-                logNormalizers[i] = max;
-                if (entropy) entropies[i] = 0;
-                if (double.IsNegativeInfinity(max)) row.Clear();
-                else IndicatorOfPositiveInfinity(row);
-                continue;
+                if (special[r] != 0) { sums[r] = 1; continue; }
+                var v = shifted.Slice(r * cols, cols);
+                var e = exps.Slice(r * cols, cols);
+                // e^−∞ is exactly 0 (the kernel clamps its argument); 0·(−∞) is left out of Σ e·v.
+                var sumV = Vector256<double>.Zero;
+                var evV = Vector256<double>.Zero;
+                for (int j = 0; j < vectors; j += 4)
+                {
+                    var vj = Vector256.Create(v.Slice(j, 4));
+                    var live = ~Vector256.Equals(vj, minusInfinity);
+                    var ej = Vector256.Create(e.Slice(j, 4)) & live;
+                    ej.CopyTo(e.Slice(j, 4));
+                    sumV += ej;
+                    evV += (ej * vj) & live;
+                }
+                double sum = (sumV[0] + sumV[1]) + (sumV[2] + sumV[3]);
+                double ev = (evV[0] + evV[1]) + (evV[2] + evV[3]);
+                for (int j = vectors; j < cols; j++)
+                {
+                    double ej = double.IsNegativeInfinity(v[j]) ? 0 : e[j];
+                    e[j] = ej;
+                    sum += ej;
+                    if (ej > 0) ev += ej * v[j];
+                }
+                sums[r] = sum;
+                if (entropy) entropies[first + r] = ev; // finished below, once log(sum) is known
             }
-            double sum = 0, ev = 0;
-            for (int j = 0; j < row.Length; j++)
+            ReproducibleMath.Log(sums.Slice(0, n), logSums);
+            for (int r = 0; r < n; r++)
             {
-                double v = row[j] - max;
-                double e = Math.Exp(v);
-                row[j] = e;
-                sum += e;
-                if (e > 0) ev += e * v;
+                if (special[r] != 0) continue;
+                int i = first + r;
+                var row = logits.Slice(i * cols, cols);
+                var e = exps.Slice(r * cols, cols);
+                double inv = 1 / sums[r];
+                var scale = Vector256.Create(inv);
+                for (int j = 0; j < vectors; j += 4) (Vector256.Create(e.Slice(j, 4)) * scale).CopyTo(row.Slice(j, 4));
+                for (int j = vectors; j < cols; j++) row[j] = e[j] * inv;
+                logNormalizers[i] = maxima[r] + logSums[r];
+                if (entropy) entropies[i] = logSums[r] - entropies[i] * inv;
             }
-            double inv = 1 / sum;
-            for (int j = 0; j < row.Length; j++) row[j] *= inv;
-            double logSum = Math.Log(sum);
-            logNormalizers[i] = max + logSum;
-            if (entropy) entropies[i] = logSum - ev * inv;
         }
+        System.Buffers.ArrayPool<double>.Shared.Return(rented);
     }
 
     /// <summary>The limit of softmax when some logits are +∞: their entries share the mass equally, the rest get 0.</summary>

@@ -214,9 +214,12 @@ public class RegressionMixtureTests
         var weighted = model.Fit(counts, options, weights);
         var plain = model.Fit(countsRepeated, options);
         Assert.Equal(plain.LogLikelihood, weighted.LogLikelihood, 1e-7 * Math.Abs(plain.LogLikelihood));
+        // The same mathematics with different rounding (a weighted sum against repeated rows) inside 40 generalized-EM
+        // steps along a flat ridge of the likelihood: the coefficients agree to a few 1e-6 (1.8e-6 seen on the managed
+        // backend once the softmax's exponentials became the vectorised reproducible ones), the log-likelihood to 1e-7.
         for (int k = 0; k < 2; k++)
-            AssertClose(Coefficients(plain.Parameters(expert)[k]), Coefficients(weighted.Parameters(expert)[k]), 1e-6, $"component {k}");
-        AssertClose(Coefficients(plain.GatingCoefficients[1]), Coefficients(weighted.GatingCoefficients[1]), 1e-6, "gating");
+            AssertClose(Coefficients(plain.Parameters(expert)[k]), Coefficients(weighted.Parameters(expert)[k]), 1e-5, $"component {k}");
+        AssertClose(Coefficients(plain.GatingCoefficients[1]), Coefficients(weighted.GatingCoefficients[1]), 1e-5, "gating");
     }
 
     [Fact]
