@@ -59,12 +59,12 @@ internal sealed partial class CompiledModel
         MaxDimension = maxDim;
         SquareDimension = square;
         ScratchPerRow = Math.Max(scratch, latent.AddsRowTerms ? latent.ScratchPerRow : 0);
-        // The one block that uses the per-state scratch, when only one does and the latent structure adds no row terms
-        // (which use it too): what its terms leave there survives until its statistics are accumulated.
         // One shared block whose T is its values (Bernoulli, Poisson) over all the data's columns in order: the
         // products read the data directly.
         _statisticsAreTheData = blocks.Length == 1 && blocks[0].SharesFrame && blocks[0].Family.StatisticsAreTheValues
             && blocks[0].FirstOfContiguousColumns == 0;
+        // The one block that uses the per-state scratch, when only one does and the latent structure adds no row terms
+        // (which use it too): what its terms leave there survives until its statistics are accumulated.
         var users = Enumerable.Range(0, blocks.Length).Where(b => !blocks[b].SharesFrame).ToArray();
         _soleScratchUser = users.Length == 1 && !latent.AddsRowTerms ? users[0] : -1;
         KeepsRowPosterior = latent.KeepsRowPosterior || blocks.Any(b => b.KeepsRowPosterior);
@@ -378,7 +378,7 @@ internal sealed partial class CompiledModel
         }
         Weigh(r, rows, start, weights, summary);
         if (!outputs.Accumulate) return summary;
-        Accumulate(data, r, summary, ws, t, tReady: true, termsJustAdded: outputs.FixedResponsibilities is null && outputs.FixedLabels is null);
+        Accumulate(data, r, summary, ws, t, termsJustAdded: outputs.FixedResponsibilities is null && outputs.FixedLabels is null);
         return summary;
     }
 
@@ -474,9 +474,10 @@ internal sealed partial class CompiledModel
     /// <summary>
     /// Adds the chunk's statistics under its weighted posterior <paramref name="r"/>: the counts R_k, every
     /// shared-frame block's sums through one product Rᵀ·T, the other blocks' own statistics, and the posterior rows
-    /// for the statistics that keep them. <paramref name="tReady"/> says whether the workspace already holds T.
+    /// for the statistics that keep them. <paramref name="t"/> is the chunk's T when already computed, empty otherwise;
+    /// <paramref name="termsJustAdded"/> says the blocks' E-step terms were computed on this chunk just before.
     /// </summary>
-    private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, ReadOnlySpan<double> t, bool tReady, bool termsJustAdded = false)
+    private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, ReadOnlySpan<double> t, bool termsJustAdded = false)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
         var counts = summary.Latent.Counts;
@@ -486,7 +487,7 @@ internal sealed partial class CompiledModel
             for (int k = 0; k < k0; k++) stats.Counts[k] += counts[k];
         if (s > 0)
         {
-            if (!tReady) t = SharedStatistics(data, ws);
+            if (t.IsEmpty) t = SharedStatistics(data, ws);
             ComputeBackend.Current.Gemm(true, false, k0, s, rows, 1.0, r, k0, t, s, 0.0, ws.Product, s);
         }
         double[]? kept = KeepsRowPosterior ? r.Slice(0, rows * k0).ToArray() : null;
@@ -583,7 +584,7 @@ internal sealed partial class CompiledModel
             var r = ws.LogJoint.AsSpan(0, rows * k0);
             posterior.AsSpan(start * k0, rows * k0).CopyTo(r);
             Weigh(r, rows, start, weights, summary);
-            Accumulate(data.Chunk(start, rows), r, summary, ws, default, tReady: false);
+            Accumulate(data.Chunk(start, rows), r, summary, ws, t: default);
             partial[c] = summary;
             return ws;
         });

@@ -42,7 +42,7 @@ internal sealed partial class GaussianRuntime
     /// </summary>
     private sealed record Evaluation(double[][] Whitening, double[] Centre, bool[]? Shared, double[] H)
     {
-        public bool AllShared => Shared is not null && Array.TrueForAll(Shared, b => b);
+        public bool AllShared { get; } = Shared is not null && Array.TrueForAll(Shared, b => b);
     }
 
     private Evaluation Evaluate(GaussianParameters[] usual)
@@ -208,12 +208,18 @@ internal sealed partial class GaussianRuntime
     /// block or latent structure having used the scratch in between: T(x − m) is reused rather than recomputed, unless
     /// a full-covariance component in its own frame wrote over it (the diagonal own-frame path keeps to the gathered rows).
     /// </summary>
-    public override void AccumulateAfterTerms(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch)
+    public override void AccumulateAfterTerms(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch) =>
+        AccumulateFrames(data, responsibilities, (ComponentStatistics)into, scratch, afterTerms: true);
+
+    /// <summary>The shared-frame components through one product, then the others about their own centres.</summary>
+    private void AccumulateFrames(DataChunk data, ReadOnlySpan<double> responsibilities, ComponentStatistics stats, Span<double> scratch, bool afterTerms)
     {
-        var stats = (ComponentStatistics)into;
         var done = SharedHere(data, SharedMask(stats.State));
-        bool ready = done is not null && (_family.Structure != CovarianceStructure.Full || ((Evaluation)stats.State!.Evaluation!).AllShared);
-        if (done is not null) AccumulateShared(data, responsibilities, stats, done, scratch, ready);
+        if (done is not null)
+        {
+            bool ready = afterTerms && (_family.Structure != CovarianceStructure.Full || ((Evaluation)stats.State!.Evaluation!).AllShared);
+            AccumulateShared(data, responsibilities, stats, done, scratch, ready);
+        }
         CentredMoments.Accumulate(this, _family.Structure, data, responsibilities, stats, scratch, done);
     }
 

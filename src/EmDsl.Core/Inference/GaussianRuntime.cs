@@ -367,13 +367,8 @@ internal sealed partial class GaussianRuntime : BlockRuntime<GaussianParameters>
     }
 
     /// <summary>Adds Σ_n r_nk T(x_n − c_k) to row k of the statistics (see <see cref="CentredMoments.Accumulate"/>).</summary>
-    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch)
-    {
-        var stats = (ComponentStatistics)into;
-        var done = SharedHere(data, SharedMask(stats.State));
-        if (done is not null) AccumulateShared(data, responsibilities, stats, done, scratch, ready: false);
-        CentredMoments.Accumulate(this, _family.Structure, data, responsibilities, stats, scratch, done);
-    }
+    public override void Accumulate(DataChunk data, ReadOnlySpan<double> responsibilities, Statistics into, Span<double> scratch) =>
+        AccumulateFrames(data, responsibilities, (ComponentStatistics)into, scratch, afterTerms: false);
 
     /// <summary>Keeps only what the covariance structure allows: the diagonal, or its average times I.</summary>
     private void Restrict(Span<double> m)
