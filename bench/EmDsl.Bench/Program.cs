@@ -15,6 +15,8 @@
 //        (how often each start reaches the known optima of tests/fixtures/r_start_optima.json; Rscript bench/flexmix_starts.R for flexmix's)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- em /tmp/embench/NAME [iterations] [threads]   (one JSON line; the files
 //        from bench/make_em_bench.py, the same run by scikit-learn: bench/sklearn_em.py; em-default NAME [threads] fits from the default start)
+//   dotnet run -c Release --project bench/EmDsl.Bench -- categorical ROWS CATEGORIES K ITERATIONS [onehot]   (one categorical column with
+//        many categories, default start; one JSON line with the time and the peak memory)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- stream-fit|memory-fit FILE COLUMNS K ITERATIONS   (a full-covariance mixture
 //        streamed from a binary float64 file, or loaded first; one JSON line with the time per pass and the peak memory)
 //   dotnet run -c Release --project bench/EmDsl.Bench -- source-make <path.bin|.csv|.parquet> <rows> <columns> <seed>   (a K = 8 Gaussian mixture, streamed to the file)
@@ -40,6 +42,11 @@ if (args.Length > 0 && args[0] == "csv")
 if (args.Length > 0 && args[0] is "em" or "em-default")
 {
     EmDsl.Bench.EmBench.Run(args);
+    return;
+}
+if (args.Length > 0 && args[0] == "categorical")
+{
+    EmDsl.Bench.CategoricalBench.Run(args);
     return;
 }
 if (args.Length > 0 && args[0] is "stream-fit" or "memory-fit")

@@ -72,12 +72,18 @@ public sealed class CategoricalFamily : ExponentialFamily<CategoricalParameters>
 
     // ---- T(x), log h(x), support ----
 
-    private int Category(ReadOnlySpan<double> x)
+    private int Category(ReadOnlySpan<double> x) =>
+        Encoding == CategoricalEncoding.Integer ? (int)x[0] : x.Slice(0, Categories).IndexOf(1.0);
+
+    internal override bool HasIndicatorStatistics => true;
+
+    internal override int IndicatorIndex(ReadOnlySpan<double> x)
     {
-        if (Encoding == CategoricalEncoding.Integer) return (int)x[0];
-        for (int j = 0; j < Categories; j++) if (x[j] == 1) return j;
-        return -1;
+        int c = Category(x);
+        return c < Categories - 1 ? c : -1;
     }
+
+    internal override bool LogBaseMeasureIsZero => true;
 
     /// <inheritdoc />
     public override void SufficientStatistics(ReadOnlySpan<double> x, Span<double> statistics)

@@ -54,6 +54,17 @@ public abstract class ExponentialFamily
     internal virtual bool StatisticsAreTheValues => false;
 
     /// <summary>
+    /// True when T(x) is an indicator: every entry 0 except at most one, equal to 1 (the categorical's). The engine then
+    /// evaluates T(x)·η_k as a lookup of η_k at <see cref="IndicatorIndex"/> and sums the statistics by index, never
+    /// forming the rows × S matrix T (a block of 20 000 categories needs K × S numbers, not rows × S).
+    /// </summary>
+    internal virtual bool HasIndicatorStatistics => false;
+
+    /// <summary>For a family with <see cref="HasIndicatorStatistics"/>: the index of T(x)'s 1 for the values x (in the support), or −1 when T(x) = 0.</summary>
+    internal virtual int IndicatorIndex(ReadOnlySpan<double> x) =>
+        throw new NotSupportedException($"Family '{Name}' does not have indicator statistics.");
+
+    /// <summary>
     /// T(x) of a batch written into a strided buffer: row i of <paramref name="x"/> (rows×<see cref="Dimension"/>,
     /// row-major) goes to <c>statistics[i·stride + offset …]</c>. The default calls the one-row method per row;
     /// families that compute statistics faster in bulk override it.

@@ -295,8 +295,14 @@ internal abstract class BlockRuntime
     /// </summary>
     public virtual bool SharesFrame => true;
 
-    /// <summary>Scratch doubles per row that <see cref="AddComponentTerms"/> and <see cref="Accumulate"/> need (plus D² more, always provided).</summary>
+    /// <summary>Scratch doubles per row that <see cref="AddComponentTerms"/> and <see cref="Accumulate"/> need (plus D² more, provided when <see cref="UsesScratch"/>).</summary>
     public virtual int ScratchPerRow => 0;
+
+    /// <summary>
+    /// Whether a block that does not share the frame uses the engine's scratch (its rows × <see cref="ScratchPerRow"/>
+    /// and a D × D square); false for one whose terms and statistics are lookups (indicator statistics).
+    /// </summary>
+    public virtual bool UsesScratch => !SharesFrame;
 
     /// <summary>
     /// Adds T_k(x_n)·η_k (per-row blocks: log p(x_n | z_n = k) − log h(x_n) in full) to <paramref name="logJoint"/>

@@ -40,11 +40,13 @@ internal sealed partial class CompiledModel
         for (int b = 0; b < blocks.Length; b++)
         {
             var block = blocks[b];
-            maxDim = Math.Max(maxDim, block.Dimension);
+            // The gather buffer serves T(x) of the shared-frame blocks and log h(x).
+            if (block.SharesFrame || !block.Family.LogBaseMeasureIsZero) maxDim = Math.Max(maxDim, block.Dimension);
             ArraySize.Product(latent.States, block.StatisticCount,
                 () => $"Block '{block.Name}' has {block.StatisticCount:N0} statistics per state: {latent.States} states of them");
             if (!block.SharesFrame)
             {
+                if (!block.UsesScratch) continue;
                 // Per-state blocks (Gaussian, factor) accumulate centred moments in a D × D scratch.
                 ArraySize.Product(block.Dimension, block.Dimension,
                     () => $"Block '{block.Name}' has {block.Dimension:N0} columns: its D × D scratch");
@@ -65,7 +67,7 @@ internal sealed partial class CompiledModel
             && blocks[0].FirstOfContiguousColumns == 0;
         // The one block that uses the per-state scratch, when only one does and the latent structure adds no row terms
         // (which use it too): what its terms leave there survives until its statistics are accumulated.
-        var users = Enumerable.Range(0, blocks.Length).Where(b => !blocks[b].SharesFrame).ToArray();
+        var users = Enumerable.Range(0, blocks.Length).Where(b => blocks[b].UsesScratch).ToArray();
         _soleScratchUser = users.Length == 1 && !latent.AddsRowTerms ? users[0] : -1;
         KeepsRowPosterior = latent.KeepsRowPosterior || blocks.Any(b => b.KeepsRowPosterior);
     }
@@ -90,6 +92,7 @@ internal sealed partial class CompiledModel
 
     private readonly bool _statisticsAreTheData;
 
+    /// <summary>The widest block whose values are gathered (for T(x) in the shared frame, or log h(x)).</summary>
     public int MaxDimension { get; }
 
     /// <summary>The largest D of the per-state blocks, whose centred moments need a D × D scratch (0 when none).</summary>

@@ -74,6 +74,91 @@ internal sealed class ConjugateRuntime<TParameters> : BlockRuntime<TParameters>
 
     public override Statistics CreateStatistics(BlockState? state) => new ComponentStatistics(Components, StatisticCount) { State = state };
 
+    // ---- indicator statistics (the categorical): lookups instead of the shared product ----
+
+    /// <summary>
+    /// A family with indicator statistics (<see cref="ExponentialFamily.HasIndicatorStatistics"/>) is evaluated outside the
+    /// shared product: T(x_n)·η_k is η_k at x_n's index and the sums add w q_n(k) at that index, so neither the rows × S
+    /// matrix T nor the K × S product is formed (S is the number of categories less one, 20 000 for a large vocabulary).
+    /// The values are the same as the product's: a sum with one non-zero term.
+    /// </summary>
+    public override bool SharesFrame => !_family.HasIndicatorStatistics;
+
+    public override bool UsesScratch => false;
+
+    /// <summary>The chunk's indicator per row: the index of T's 1, −1 when T = 0, −2 when the block's columns are missing.</summary>
+    private void Indicators(DataChunk data, Span<int> index)
+    {
+        int d = Dimension;
+        var cols = Columns;
+        int? first = FirstOfContiguousColumns;
+        double[]? gathered = first is null ? new double[d] : null;
+        for (int i = 0; i < data.Rows; i++)
+        {
+            var row = data.Row(i);
+            if (data.MayHaveMissing && MissingCount(row) > 0) { index[i] = -2; continue; } // Validate allows only whole-block holes here
+            ReadOnlySpan<double> x;
+            if (first is int f) x = row.Slice(f, d);
+            else
+            {
+                for (int j = 0; j < d; j++) gathered![j] = row[cols[j]];
+                x = gathered;
+            }
+            index[i] = _family.IndicatorIndex(x);
+        }
+    }
+
+    private int[] RentIndicators(DataChunk data)
+    {
+        var index = System.Buffers.ArrayPool<int>.Shared.Rent(data.Rows);
+        Indicators(data, index);
+        return index;
+    }
+
+    /// <summary>
+    /// Adds η_k at each row's index; a row with the block missing gets A(η_k) back, cancelling the −A(η_k) the engine's
+    /// bias gave it, so that it contributes nothing (its marginal over the block is 1).
+    /// </summary>
+    public override void AddComponentTerms(DataChunk data, BlockState state, Span<double> logJoint, Span<double> scratch)
+    {
+        int k0 = Components, s = StatisticCount;
+        var eta = state.Natural;
+        var index = RentIndicators(data);
+        try
+        {
+            for (int i = 0; i < data.Rows; i++)
+            {
+                int j = index[i];
+                if (j == -1) continue;
+                var row = logJoint.Slice(i * k0, k0);
+                if (j == -2)
+                    for (int k = 0; k < k0; k++) row[k] += state.LogNormalizer[k];
+                else
+                    for (int k = 0; k < k0; k++) row[k] += eta[k * s + j];
+            }
+        }
+        finally { System.Buffers.ArrayPool<int>.Shared.Return(index); }
+    }
+
+    /// <summary>Adds w q_n(k) at each row's index of state k's sums (rows with the block missing: <see cref="AccumulateMissing"/>).</summary>
+    public override void Accumulate(DataChunk data, ReadOnlySpan<double> posterior, Statistics into, Span<double> scratch)
+    {
+        int k0 = Components, s = StatisticCount;
+        var sums = ((ComponentStatistics)into).Sums;
+        var index = RentIndicators(data);
+        try
+        {
+            for (int i = 0; i < data.Rows; i++)
+            {
+                int j = index[i];
+                if (j < 0) continue;
+                var r = posterior.Slice(i * k0, k0);
+                for (int k = 0; k < k0; k++) sums[k * s + j] += r[k];
+            }
+        }
+        finally { System.Buffers.ArrayPool<int>.Shared.Return(index); }
+    }
+
     public override bool SupportsMissing => true;
 
     protected override bool FillsHoles => _family.SeparatesColumns;

@@ -151,7 +151,7 @@ public sealed class HiddenMarkovFit : ModelFit
         var values = new double[ArraySize.Argument(total, columns, nameof(lengths), () => $"Sampling {total:N0} steps × {columns:N0} columns")];
         var random = new Random(seed);
         var paths = new int[l.Length][];
-        var buffer = new double[Compiled.MaxDimension];
+        var buffer = new double[Compiled.Blocks.Max(b => b.Dimension)];
         int row = 0;
         for (int s = 0; s < l.Length; s++)
         {

@@ -10,8 +10,11 @@ namespace EmDsl.Inference;
 /// </summary>
 internal static class KMeansPlusPlus
 {
-    /// <summary>Rows standardised at a time by one worker (the data is never copied whole).</summary>
-    private const int Block = 4096;
+    /// <summary>Rows standardised at a time by one worker (the data is never copied whole), fewer for wide data.</summary>
+    private const int MaxBlock = 4096;
+
+    /// <summary>Doubles of standardised rows one worker holds at most (8 MB): a one-hot block of 20 000 columns takes 52 rows at a time.</summary>
+    private const int BlockDoubles = 1 << 20;
 
     /// <summary>
     /// Hard cluster labels 0…K−1, one per row. The rows are standardised block by block as they are read, never copied
@@ -22,6 +25,7 @@ internal static class KMeansPlusPlus
         int maxDegreeOfParallelism = -1)
     {
         int n = data.Rows, d = columns.Length;
+        int Block = Math.Clamp(BlockDoubles / Math.Max(1, d), 1, MaxBlock);
         var scale = new Standardisation(data, columns, weights);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
         int blocks = (n + Block - 1) / Block;

@@ -111,7 +111,7 @@ public sealed class MixtureFit : ModelFit
         int columns = Model.RequiredColumns, k0 = Model.Components;
         var rows = new double[ArraySize.Argument(count, columns, nameof(count), () => $"Sampling {count:N0} rows × {columns:N0} columns")];
         var labels = new int[count];
-        var buffer = new double[Compiled.MaxDimension];
+        var buffer = new double[Compiled.Blocks.Max(b => b.Dimension)];
         var weights = Weights;
         for (int i = 0; i < count; i++)
         {

@@ -175,6 +175,31 @@ public class CategoricalFamilyTests : ConjugateFamilyLawTests<CategoricalFamilyT
         }, 20);
     }
 
+    /// <summary>The engine's lookup path reads T(x) as an index: T(x) is 1 at IndicatorIndex(x) and 0 elsewhere (all 0 for the last category).</summary>
+    [Theory]
+    [InlineData(CategoricalEncoding.Integer)]
+    [InlineData(CategoricalEncoding.OneHot)]
+    public void IndicatorIndexIsWhereTheStatisticsHaveTheirOne(CategoricalEncoding encoding)
+    {
+        foreach (int c in new[] { 2, 3, 7, 500 })
+        {
+            var family = new CategoricalFamily(c, encoding);
+            Assert.True(family.HasIndicatorStatistics);
+            var t = new double[c - 1];
+            for (int category = 0; category < c; category++)
+            {
+                var x = new double[family.Dimension];
+                if (encoding == CategoricalEncoding.Integer) x[0] = category;
+                else x[category] = 1;
+                family.SufficientStatistics(x, t);
+                int index = family.IndicatorIndex(x);
+                for (int j = 0; j < c - 1; j++)
+                    Assert.True(t[j] == (j == index ? 1 : 0), $"C = {c}, {encoding}, category {category}: T[{j}] = {t[j]}, index {index}.");
+                Assert.Equal(category == c - 1 ? -1 : category, index);
+            }
+        }
+    }
+
     [Fact]
     public void ConjugateRejectsDirichletWithOtherCategoryCount()
     {
