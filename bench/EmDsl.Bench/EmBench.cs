@@ -26,6 +26,7 @@ internal static class EmBench
         var spec = JsonDocument.Parse(File.ReadAllText(name + ".json")).RootElement;
         int n = spec.GetProperty("rows").GetInt32(), d = spec.GetProperty("columns").GetInt32(), k = spec.GetProperty("k").GetInt32();
         string model = spec.GetProperty("model").GetString()!;
+        double baseline = ResidentMegabytes(); // the runtime alone, before the data is read
         var data = StreamFitBench.Load(name + ".f64", n, d);
 
         var columns = Enumerable.Range(0, d).ToArray();
@@ -77,6 +78,8 @@ internal static class EmBench
             ["backend"] = ComputeBackend.Name,
             ["threads"] = threadsArg == -1 ? Environment.ProcessorCount : threadsArg,
             ["peak_memory_mb"] = PeakResidentMegabytes(),
+            ["baseline_memory_mb"] = baseline,
+            ["peak_over_baseline_per_data"] = (PeakResidentMegabytes() - baseline) / (8.0 * n * d / (1 << 20)),
             ["data_mb"] = 8.0 * n * d / (1 << 20),
             ["allocated_mb"] = allocated / (1024.0 * 1024),
             ["gc_heap_peak_mb"] = GC.GetGCMemoryInfo(GCKind.Any).HeapSizeBytes / (1024.0 * 1024),
@@ -104,6 +107,15 @@ internal static class EmBench
         var m = new double[v.Length, v.Length];
         for (int i = 0; i < v.Length; i++) m[i, i] = v[i];
         return new ReadOnlyMatrix(m);
+    }
+
+    /// <summary>The process's resident set now (VmRSS), in MiB.</summary>
+    internal static double ResidentMegabytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        return Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024);
     }
 
     /// <summary>The process's peak resident set (VmHWM), in MiB.</summary>

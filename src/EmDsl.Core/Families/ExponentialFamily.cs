@@ -50,6 +50,9 @@ public abstract class ExponentialFamily
     /// <summary>True when log h(x) = 0 everywhere (the Bernoulli): the engine then skips it.</summary>
     internal virtual bool LogBaseMeasureIsZero => false;
 
+    /// <summary>log h(x) when it is the same for every x (0 when <see cref="LogBaseMeasureIsZero"/>, −D/2 log 2π for the Gaussian), else null: the engine then adds it per chunk without reading the values or keeping a per-row array.</summary>
+    internal virtual double? ConstantLogBaseMeasure => LogBaseMeasureIsZero ? 0 : null;
+
     /// <summary>True when T(x) = x (S = D), as for the Bernoulli and the Poisson: the engine may then use the data as the statistics.</summary>
     internal virtual bool StatisticsAreTheValues => false;
 

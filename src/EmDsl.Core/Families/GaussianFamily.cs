@@ -140,6 +140,8 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
     /// <inheritdoc />
     public override double LogBaseMeasure(ReadOnlySpan<double> x) => _logBase;
 
+    internal override double? ConstantLogBaseMeasure => _logBase;
+
     /// <inheritdoc />
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x) => null;
 

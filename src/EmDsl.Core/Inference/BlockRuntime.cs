@@ -234,6 +234,11 @@ internal abstract class BlockRuntime
     public void AddLogBaseMeasure(DataChunk data, Span<double> gather, Span<double> logBase)
     {
         if (Family.LogBaseMeasureIsZero) return;
+        if (!data.MayHaveMissing && Family.ConstantLogBaseMeasure is double constant)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(logBase.Slice(0, data.Rows), constant, logBase.Slice(0, data.Rows));
+            return;
+        }
         Gather(data, gather);
         if (data.MayHaveMissing)
         {

@@ -193,6 +193,9 @@ internal sealed partial class CompiledModel
         return logBase;
     }
 
+    /// <summary>Whether every block's log h(x) is a constant (<see cref="Families.ExponentialFamily.ConstantLogBaseMeasure"/>).</summary>
+    public bool LogBaseIsConstant => Blocks.All(b => b.Family.ConstantLogBaseMeasure is not null);
+
     /// <summary>Empty statistics for a pass under <paramref name="state"/> (null: the initial frames).</summary>
     public Summary NewSummary(ModelState? state) =>
         new(Latent.CreateStatistics(), Blocks.Select((b, i) => b.CreateStatistics(state?.Blocks[i])).ToArray());
@@ -320,14 +323,22 @@ internal sealed partial class CompiledModel
         int n = data.Rows, chunk = Math.Min(options.ChunkRows, n);
         int chunks = (n + chunk - 1) / chunk;
         var (h, bias) = state is null ? (Array.Empty<double>(), Array.Empty<double>()) : Pack(state);
-        var partial = new Summary[chunks];
-        ParallelWork.For(0, chunks, Parallelism(options, cancellationToken),
+        // Chunks are summed into a fixed number of slabs of consecutive chunks (a slab's chunks in order, by one worker),
+        // and the slabs in order: the same sums on any number of threads, with one summary per slab rather than per chunk.
+        int slabs = SlabCount(chunks);
+        var partial = new Summary[slabs];
+        ParallelWork.For(0, slabs, Parallelism(options, cancellationToken),
             Workspaces(chunk), () => NewWorkspace(chunk),
-            (c, ws) =>
+            (g, ws) =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = c * chunk, rows = Math.Min(chunk, n - start);
-                partial[c] = ProcessChunk(data.Chunk(start, rows), logBase, weights, state, h, bias, outputs, ws);
+                var summary = NewSummary(state);
+                for (int c = SlabStart(g, chunks, slabs), end = SlabStart(g + 1, chunks, slabs); c < end; c++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int start = c * chunk, rows = Math.Min(chunk, n - start);
+                    ProcessChunk(data.Chunk(start, rows), logBase, weights, state, h, bias, outputs, ws, summary);
+                }
+                partial[g] = summary;
                 return ws;
             });
         var total = NewSummary(state);
@@ -335,13 +346,22 @@ internal sealed partial class CompiledModel
         return total;
     }
 
+    /// <summary>Slabs of consecutive chunks a pass over rows in memory is divided into (at most; fewer when there are fewer chunks).</summary>
+    private const int Slabs = 32;
+
+    private static int SlabCount(int chunks) => Math.Min(chunks, Slabs);
+
+    /// <summary>The first chunk of slab <paramref name="g"/> (g = slabs: one past the last chunk).</summary>
+    private static int SlabStart(int g, int chunks, int slabs) => (int)((long)g * chunks / slabs);
+
+    /// <summary>Summarises one chunk, into <paramref name="into"/> when given (added to what it holds), else into a new summary.</summary>
     private Summary ProcessChunk(DataChunk data, double[]? logBase, double[]? weights, ModelState? state, double[] h, double[] bias,
-        PassOutputs outputs, Workspace ws)
+        PassOutputs outputs, Workspace ws, Summary? into = null)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows, start = data.FirstRow;
         var r = ws.LogJoint.AsSpan(0, rows * k0);
         var t = SharedStatistics(data, ws);
-        var summary = NewSummary(state);
+        var summary = into ?? NewSummary(state);
 
         if (outputs.FixedResponsibilities is { } fixedR)
         {
@@ -374,9 +394,9 @@ internal sealed partial class CompiledModel
                     lbSum += w * lb[i];
                 }
             }
-            summary.LogLikelihood = ll;
-            summary.Entropy = h0;
-            summary.LogBase = lbSum;
+            summary.LogLikelihood += ll;
+            summary.Entropy += h0;
+            summary.LogBase += lbSum;
             if (outputs.Responsibilities is { } resp) r.CopyTo(resp.AsSpan(start * k0, rows * k0));
         }
         Weigh(r, rows, start, weights, summary);
@@ -455,7 +475,7 @@ internal sealed partial class CompiledModel
         }
     }
 
-    /// <summary>Multiplies each row of the posterior by its sample weight and records the chunk's total weight.</summary>
+    /// <summary>Multiplies each row of the posterior by its sample weight and adds the chunk's total weight to the summary's.</summary>
     private void Weigh(Span<double> r, int rows, int start, double[]? weights, Summary summary)
     {
         int k0 = States;
@@ -469,9 +489,9 @@ internal sealed partial class CompiledModel
                 var row = r.Slice(i * k0, k0);
                 for (int k = 0; k < k0; k++) row[k] *= w;
             }
-            summary.Weight = wsum;
+            summary.Weight += wsum;
         }
-        else summary.Weight = rows;
+        else summary.Weight += rows;
     }
 
     /// <summary>
@@ -483,9 +503,12 @@ internal sealed partial class CompiledModel
     private void Accumulate(DataChunk data, ReadOnlySpan<double> r, Summary summary, Workspace ws, ReadOnlySpan<double> t, bool termsJustAdded = false)
     {
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
-        var counts = summary.Latent.Counts;
+        // The chunk's counts, added to the latent structure's and every block's.
+        Span<double> counts = k0 <= StackBuffer.MaxDoubles ? stackalloc double[k0] : new double[k0];
+        counts.Clear();
         for (int i = 0; i < rows; i++)
             for (int k = 0; k < k0; k++) counts[k] += r[i * k0 + k];
+        for (int k = 0; k < k0; k++) summary.Latent.Counts[k] += counts[k];
         foreach (var stats in summary.Blocks)
             for (int k = 0; k < k0; k++) stats.Counts[k] += counts[k];
         if (s > 0)

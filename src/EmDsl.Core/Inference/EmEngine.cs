@@ -102,7 +102,7 @@ internal static partial class EmEngine
         private readonly DataMatrix _data;
         private readonly int[] _sequences;
         private readonly double[]? _weights;
-        private readonly double[] _logBase;
+        private readonly double[]? _logBase;
         private readonly FitOptions _options;
         private readonly EventLog _log = new();
         private readonly IProgress<FitProgress>? _progress;
@@ -127,7 +127,9 @@ internal static partial class EmEngine
             _options = options;
             _progress = progress;
             _cancel = cancel;
-            _logBase = model.LogBaseMeasure(data);
+            // log h per row, unless every block's is a constant and the rows are independent: then each pass adds it per chunk
+            // (no array of the data's length).
+            _logBase = model.LogBaseIsConstant && !data.HasMissingValues && model.Latent.RowsIndependent ? null : model.LogBaseMeasure(data);
             TotalWeight = weights?.Sum() ?? stream?.Rows ?? data.Rows;
             _context = new MStepContext(options, _log, options.EmptyComponentThreshold * TotalWeight);
             _start = Resolve(options.Initialization, model);

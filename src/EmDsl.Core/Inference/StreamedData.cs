@@ -129,8 +129,9 @@ internal sealed partial class CompiledModel
     /// <summary>
     /// One E-step over a streamed source under <paramref name="state"/>: the same chunks as the in-memory
     /// <see cref="Pass"/> (rows [c·C, (c+1)·C), C = min(ChunkRows, rows)), read a group at a time into reused
-    /// buffers, each group's chunks processed in parallel and their summaries added to the total in chunk order, so
-    /// the result is bit for bit the in-memory pass's, on any number of threads. log h is computed per chunk.
+    /// buffers, each group's chunks summed into the in-memory pass's slabs (a slab's chunks in order on one worker, the
+    /// group's slabs in parallel) and the slabs added to the total in order, so the result is bit for bit the in-memory
+    /// pass's, on any number of threads. log h is computed per chunk.
     /// </summary>
     public Summary StreamPass(StreamedData stream, ModelState state, FitOptions options, CancellationToken cancellationToken)
     {
@@ -142,10 +143,12 @@ internal sealed partial class CompiledModel
         var (h, bias) = Pack(state);
         var outputs = new PassOutputs();
         var total = NewSummary(state);
-        var partial = new Summary[group];
+        int chunks = (n + chunk - 1) / chunk, slabs = SlabCount(chunks);
+        var slabSummaries = new Summary[slabs];
         var rowsOf = new int[group];
+        var segments = new List<(int Slab, int From, int To)>(group);
         var parallel = Parallelism(options, cancellationToken);
-        int row = 0;
+        int row = 0, firstChunk = 0, slab = 0;
         using var reader = source.OpenReader();
         while (row < n)
         {
@@ -161,17 +164,32 @@ internal sealed partial class CompiledModel
             }
             var starts = new int[count];
             for (int c = count - 1, s = row; c >= 0; c--) starts[c] = s -= rowsOf[c];
-            bool check = !stream.SupportChecked;
-            ParallelWork.For(0, count, parallel, c =>
+            // The group's chunks by slab (as the in-memory pass groups them): each slab's chunks in order on one worker.
+            segments.Clear();
+            for (int c = 0; c < count;)
             {
-                var data = new DataChunk(buffers[c].AsMemory(0, rowsOf[c] * d), starts[c], rowsOf[c], d, stream.HasMissing);
-                if (check) CheckSupport(data, source);
+                while (SlabStart(slab + 1, chunks, slabs) <= firstChunk + c) slab++;
+                int to = Math.Min(count, SlabStart(slab + 1, chunks, slabs) - firstChunk);
+                segments.Add((slab, c, to));
+                slabSummaries[slab] ??= NewSummary(state);
+                c = to;
+            }
+            bool check = !stream.SupportChecked;
+            ParallelWork.For(0, segments.Count, parallel, i =>
+            {
+                var (g, from, to) = segments[i];
                 var ws = Rent(chunk);
-                partial[c] = ProcessChunk(data, null, null, state, h, bias, outputs, ws);
+                for (int c = from; c < to; c++)
+                {
+                    var data = new DataChunk(buffers[c].AsMemory(0, rowsOf[c] * d), starts[c], rowsOf[c], d, stream.HasMissing);
+                    if (check) CheckSupport(data, source);
+                    ProcessChunk(data, null, null, state, h, bias, outputs, ws, slabSummaries[g]);
+                }
                 Return(ws, chunk);
             });
-            for (int c = 0; c < count; c++) total.Add(partial[c]); // chunk order, whatever the thread count
+            firstChunk += count;
         }
+        foreach (var p in slabSummaries) if (p is not null) total.Add(p); // slab order, whatever the thread count
         var extra = new double[d];
         if (reader.Read(extra) != 0)
             throw new InvalidDataException($"{source.Description} gave more than {n:N0} rows on this pass: a source must give the same rows on every pass.");

@@ -48,7 +48,8 @@ public class SharedFrameTests
 
     /// <summary>
     /// One EM iteration from the same parameters (those of a few iterations in own frames) with the shared frame and
-    /// with every component in its own frame reaches the same parameters and log-likelihood to 1e-11, on data near the
+    /// with every component in its own frame reaches the same log-likelihood to 1e-11, weights and means to 1e-8 of the spread (plus a few ulps
+    /// of a mean at 10⁶) and covariances to 1e-7, on data near the
     /// origin and on data shifted by 10⁶ (m moves with the means, so the shift costs no digits), for every covariance
     /// type and random shapes. (One step, not ten: EM far from its optimum can amplify rounding differences, which
     /// would measure the path, not the digits the frame keeps.)
@@ -75,13 +76,17 @@ public class SharedFrameTests
             var b = own.Parameters("x").Cast<GaussianParameters>().ToArray();
             for (int j = 0; j < k; j++)
             {
-                Assert.True(Math.Abs(shared.Weights[j] - own.Weights[j]) <= 1e-11, $"weight {j}: {shared.Weights[j]:R} vs {own.Weights[j]:R}");
+                Assert.True(Math.Abs(shared.Weights[j] - own.Weights[j]) <= 1e-8, $"weight {j}: {shared.Weights[j]:R} vs {own.Weights[j]:R}");
                 for (int i = 0; i < d; i++)
                 {
                     double scale = Math.Sqrt(b[j].Covariance[i, i]);
-                    Assert.True(Math.Abs(a[j].Mean[i] - b[j].Mean[i]) <= 1e-11 * scale, $"component {j} mean {i}: {a[j].Mean[i]:R} vs {b[j].Mean[i]:R}");
+                    Assert.True(Math.Abs(a[j].Mean[i] - b[j].Mean[i]) <= 1e-8 * scale + 1e-15 * Math.Abs(b[j].Mean[i]), $"component {j} mean {i}: {a[j].Mean[i]:R} vs {b[j].Mean[i]:R}");
+                    // The covariance is recentred from moments about m, which cancels up to ‖δ‖²/λ_min ≤ ρ·D² (2.5·10⁵ for
+                    // D = 5 at ρ = 10⁴) times its size. Soaks of 200 cases per type and backend found variances apart by up
+                    // to 1.2·10⁻⁸ (seed 386373, shift 10⁶) and means by 2.5·10⁻¹⁰ of the spread; with ρ ≤ 10² still up to
+                    // 5·10⁻¹⁰ (seeds 504015, 989751, 125007: one EM step's sensitivity to the log-joint's last digits).
                     for (int l = 0; l < d; l++)
-                        Assert.True(Math.Abs(a[j].Covariance[i, l] - b[j].Covariance[i, l]) <= 1e-11 * scale * Math.Sqrt(b[j].Covariance[l, l]),
+                        Assert.True(Math.Abs(a[j].Covariance[i, l] - b[j].Covariance[i, l]) <= 1e-7 * scale * Math.Sqrt(b[j].Covariance[l, l]),
                             $"component {j} covariance ({i}, {l}): {a[j].Covariance[i, l]:R} vs {b[j].Covariance[i, l]:R}");
                 }
             }
