@@ -156,6 +156,18 @@ internal abstract class BlockRuntime
     /// </summary>
     public virtual double AccumulateMissing(DataChunk data, ReadOnlySpan<double> posterior, Statistics into) => 0;
 
+    /// <summary>
+    /// The chunk's rows of the block's columns (rows × D, row-major): the chunk's own values when the block reads every
+    /// column in order (no copy), otherwise gathered into <paramref name="buffer"/>.
+    /// </summary>
+    public ReadOnlySpan<double> RowsOf(DataChunk data, Span<double> buffer)
+    {
+        int d = _columns.Length;
+        if (FirstOfContiguousColumns == 0 && d == data.Columns) return data.Values.Slice(0, data.Rows * d);
+        Gather(data, buffer);
+        return buffer.Slice(0, data.Rows * d);
+    }
+
     /// <summary>Copies the block's columns of the chunk's rows into <paramref name="x"/> (rows × D).</summary>
     public void Gather(DataChunk data, Span<double> x)
     {

@@ -144,16 +144,15 @@ internal sealed partial class GaussianRuntime
     private int SharedWidth => StatisticCount + 1;
 
     /// <summary>
-    /// Writes [T(x − m), 1] of the chunk's rows (rows × (S + 1), T in the statistics' layout) after the gathered rows in
+    /// Writes [T(x − m), 1] of the chunk's rows (rows × (S + 1), T in the statistics' layout) after room for the gathered rows in
     /// <paramref name="scratch"/>. Plain loops: per-row calls of the span primitives cost more than the arithmetic at these widths.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Span<double> SharedStatistics(DataChunk data, ReadOnlySpan<double> m, Span<double> scratch)
     {
         int d = Dimension, w = SharedWidth, rows = data.Rows;
-        var x = scratch.Slice(0, rows * d);
+        var x = RowsOf(data, scratch.Slice(0, rows * d));
         var t = scratch.Slice(rows * d, rows * w);
-        Gather(data, x);
         var structure = _family.Structure;
         int vectors = d / 4 * 4;
         for (int i = 0; i < rows; i++)

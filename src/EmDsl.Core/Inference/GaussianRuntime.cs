@@ -128,8 +128,7 @@ internal sealed partial class GaussianRuntime : BlockRuntime<GaussianParameters>
     private void AddDiagonalTerms(DataChunk data, BlockState state, double[][] whitening, bool[]? done, Span<double> logJoint, Span<double> scratch)
     {
         int d = Dimension, k0 = Components, rows = data.Rows;
-        var x = scratch.Slice(0, rows * d);
-        Gather(data, x);
+        var x = RowsOf(data, scratch.Slice(0, rows * d));
         var holes = data.MayHaveMissing ? new bool[rows] : null;
         if (holes is not null)
             for (int i = 0; i < rows; i++) holes[i] = x.Slice(i * d, d).ContainsAnyExceptInRange(double.MinValue, double.MaxValue);

@@ -1,4 +1,5 @@
 using EmDsl.Data;
+using System.Runtime.CompilerServices;
 using EmDsl.Numerics;
 
 namespace EmDsl.Inference;
@@ -18,9 +19,11 @@ internal static class KMeansPlusPlus
 
     /// <summary>
     /// Hard cluster labels 0…K−1, one per row. The rows are standardised block by block as they are read, never copied
-    /// whole; the per-row work (distances to a new centre, nearest-centre assignment) runs in parallel over blocks of rows,
-    /// and every sum runs in row order, so the labels are the same bit for bit on any number of threads.
+    /// whole; the per-row work (distances to a new centre, nearest-centre assignment with the Lloyd sums) runs in parallel
+    /// over blocks of rows, the seeding's sums run in row order and the Lloyd sums in fixed slabs added in order, so the
+    /// labels are the same bit for bit on any number of threads.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Cluster(DataMatrix data, int[] columns, double[]? weights, int k, Random random, int lloydIterations, CancellationToken cancellationToken,
         int maxDegreeOfParallelism = -1)
     {
@@ -32,71 +35,73 @@ internal static class KMeansPlusPlus
         var centres = new double[k * d];
         var nearest = new double[n];
 
-        int first = SampleIndex(random, n, i => weights?[i] ?? 1);
+        int first = SampleIndex(random, n, weights, default);
         scale.Row(first, centres.AsSpan(0, d));
-        ForBlocks(1, (start, rows, x) =>
-        {
-            for (int i = 0; i < rows; i++) nearest[start + i] = Distance2(x, i, centres, 0, d);
-        });
+        ForBlocks(1, (start, rows, x) => Nearer(x, rows, d, centres.AsSpan(0, d), nearest.AsSpan(start, rows), first: true));
         for (int c = 1; c < k; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             double total = 0;
-            for (int i = 0; i < n; i++) total += (weights?[i] ?? 1) * nearest[i];
+            for (int i = 0; i < n; i++) total += Weight(i, weights, nearest);
             int pick = total > 0
-                ? SampleIndex(random, n, i => (weights?[i] ?? 1) * nearest[i])
-                : SampleIndex(random, n, i => weights?[i] ?? 1); // fewer distinct points than K
+                ? SampleIndex(random, n, weights, nearest)
+                : SampleIndex(random, n, weights, default); // fewer distinct points than K
             scale.Row(pick, centres.AsSpan(c * d, d));
             int centre = c;
-            ForBlocks(1, (start, rows, x) =>
-            {
-                for (int i = 0; i < rows; i++) nearest[start + i] = Math.Min(nearest[start + i], Distance2(x, i, centres, centre, d));
-            });
+            ForBlocks(1, (start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
         }
 
+        // Lloyd: each pass assigns every row to its nearest centre and sums the rows by their new label, slab by slab
+        // (slabs of consecutive blocks, a fixed number whatever the thread count, summed in order: the same centres on any
+        // number of threads); the next centres are those sums' means.
         var labels = new int[n];
-        Assign(labels);
+        Array.Fill(labels, -1);
+        int slabs = Math.Max(1, Math.Min(Math.Min(blocks, MaxSlabs), SlabDoubles / Math.Max(1, k * (d + 1))));
+        var slabSums = new double[slabs * k * d];
+        var slabMass = new double[slabs * k];
+        var slabChanged = new bool[slabs];
         var sums = new double[k * d];
         var mass = new double[k];
-        var row = new double[d];
+        AssignAndSum();
         for (int iteration = 0; iteration < lloydIterations; iteration++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Array.Clear(sums);
-            Array.Clear(mass);
-            for (int i = 0; i < n; i++)
-            {
-                double w = weights?[i] ?? 1;
-                mass[labels[i]] += w;
-                scale.Row(i, row);
-                for (int j = 0; j < d; j++) sums[labels[i] * d + j] += w * row[j];
-            }
             for (int c = 0; c < k; c++)
                 if (mass[c] > 0)
                     for (int j = 0; j < d; j++) centres[c * d + j] = sums[c * d + j] / mass[c];
-            if (!Assign(labels)) break;
+            if (!AssignAndSum()) break;
         }
         return labels;
 
-        // Assigns each row to its nearest centre (ties to the lowest index); true if any label changed.
-        bool Assign(int[] labels)
+        // Assigns each row to its nearest centre (ties to the lowest index) and sums the standardised rows and their
+        // weights by label into sums and mass; true if any label changed.
+        bool AssignAndSum()
         {
-            var changed = new bool[blocks];
-            ForBlocks(0, (start, rows, x) =>
+            Array.Clear(slabSums);
+            Array.Clear(slabMass);
+            Array.Clear(slabChanged);
+            var options = n < 4 * Block ? new ParallelOptions { MaxDegreeOfParallelism = 1, CancellationToken = cancellationToken } : parallel;
+            ParallelWork.For(0, slabs, options, () => new double[Block * d], (g, x) =>
             {
-                for (int i = 0; i < rows; i++)
+                var sum = slabSums.AsSpan(g * k * d, k * d);
+                var m = slabMass.AsSpan(g * k, k);
+                for (int b = (int)((long)g * blocks / slabs), end = (int)((long)(g + 1) * blocks / slabs); b < end; b++)
                 {
-                    int best = 0;
-                    double bestD = double.PositiveInfinity;
-                    for (int c = 0; c < k; c++)
-                    {
-                        double dist = Distance2(x, i, centres, c, d);
-                        if (dist < bestD) { bestD = dist; best = c; }
-                    }
-                    if (labels[start + i] != best) { labels[start + i] = best; changed[start / Block] = true; }
+                    int start = b * Block, rows = Math.Min(Block, n - start);
+                    for (int i = 0; i < rows; i++) scale.Row(start + i, x.AsSpan(i * d, d));
+                    if (AssignRows(x, rows, d, k, centres, labels.AsSpan(start, rows), weights is null ? default : weights.AsSpan(start, rows), sum, m))
+                        slabChanged[g] = true;
                 }
+                return x;
             });
-            return changed.Any(c => c);
+            Array.Clear(sums);
+            Array.Clear(mass);
+            for (int g = 0; g < slabs; g++)
+            {
+                for (int i = 0; i < k * d; i++) sums[i] += slabSums[g * k * d + i];
+                for (int c = 0; c < k; c++) mass[c] += slabMass[g * k + c];
+            }
+            return slabChanged.Any(c => c);
         }
 
         // Runs body(first row, rows, standardised rows) over blocks of rows in parallel (blocks of size Block; small data on one thread).
@@ -113,32 +118,92 @@ internal static class KMeansPlusPlus
         }
     }
 
-    private static double Distance2(double[] x, int i, double[] centres, int c, int d)
+    /// <summary>nearest[i] = ‖x_i − c‖² (first) or the smaller of it and nearest[i], for the block's standardised rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per fit, before tiered compilation would optimise it
+    private static void Nearer(double[] x, int rows, int d, ReadOnlySpan<double> centre, Span<double> nearest, bool first)
     {
-        double s = 0;
-        for (int j = 0; j < d; j++)
+        for (int i = 0; i < rows; i++)
         {
-            double diff = x[i * d + j] - centres[c * d + j];
+            double dist = Distance2(x.AsSpan(i * d, d), centre);
+            nearest[i] = first ? dist : Math.Min(nearest[i], dist);
+        }
+    }
+
+    /// <summary>
+    /// Labels the block's standardised rows by their nearest centre (ties to the lowest index) and adds each row (times
+    /// its weight, 1 when <paramref name="weights"/> is empty) and its weight to its label's sums; true if a label changed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool AssignRows(double[] x, int rows, int d, int k, double[] centres, Span<int> labels, ReadOnlySpan<double> weights,
+        Span<double> sum, Span<double> mass)
+    {
+        bool changed = false;
+        for (int i = 0; i < rows; i++)
+        {
+            var xi = x.AsSpan(i * d, d);
+            int best = 0;
+            double bestD = double.PositiveInfinity;
+            for (int c = 0; c < k; c++)
+            {
+                double dist = Distance2(xi, centres.AsSpan(c * d, d));
+                if (dist < bestD) { bestD = dist; best = c; }
+            }
+            if (labels[i] != best) { labels[i] = best; changed = true; }
+            double w = weights.IsEmpty ? 1 : weights[i];
+            mass[best] += w;
+            var target = sum.Slice(best * d, d);
+            for (int j = 0; j < d; j++) target[j] += w * xi[j];
+        }
+        return changed;
+    }
+
+    /// <summary>Slabs the Lloyd sums are split into at most, and the doubles all their sums may take (K × D each).</summary>
+    private const int MaxSlabs = 32, SlabDoubles = 1 << 22;
+
+    /// <summary>‖x − c‖², four lanes at a time then the tail, in a fixed order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double Distance2(ReadOnlySpan<double> x, ReadOnlySpan<double> c)
+    {
+        int d = x.Length, j = 0;
+        var acc = System.Runtime.Intrinsics.Vector256<double>.Zero;
+        for (; j + 4 <= d; j += 4)
+        {
+            var diff = System.Runtime.Intrinsics.Vector256.Create(x.Slice(j, 4)) - System.Runtime.Intrinsics.Vector256.Create(c.Slice(j, 4));
+            acc += diff * diff;
+        }
+        double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (; j < d; j++)
+        {
+            double diff = x[j] - c[j];
             s += diff * diff;
         }
         return s;
     }
 
-    private static int SampleIndex(Random random, int n, Func<int, double> weight)
+    /// <summary>Draws row i with probability proportional to w_i·f_i (w the weights, 1 when null; f the factors, 1 when empty).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int SampleIndex(Random random, int n, double[]? weights, ReadOnlySpan<double> factors)
     {
         double total = 0;
-        for (int i = 0; i < n; i++) total += weight(i);
+        for (int i = 0; i < n; i++) total += Weight(i, weights, factors);
         double u = random.NextDouble() * total, c = 0;
         int last = 0;
         for (int i = 0; i < n; i++)
         {
-            double w = weight(i);
+            double w = Weight(i, weights, factors);
             if (w <= 0) continue;
             last = i;
             c += w;
             if (u < c) return i;
         }
         return last;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double Weight(int i, double[]? weights, ReadOnlySpan<double> factors)
+    {
+        double w = weights?[i] ?? 1;
+        return factors.IsEmpty ? w : w * factors[i];
     }
 
     /// <summary>
@@ -153,6 +218,7 @@ internal static class KMeansPlusPlus
         private readonly double[] _mean, _sd;
         private readonly bool _missing;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Standardisation(DataMatrix data, int[] columns, double[]? weights)
         {
             _data = data;
@@ -162,35 +228,43 @@ internal static class KMeansPlusPlus
             var values = data.Values;
             _mean = new double[d];
             _sd = new double[d];
+            // Two passes over the rows (each column's sums in row order), reading each row once per pass.
+            var total = new double[d];
+            for (int i = 0; i < n; i++)
+            {
+                double w = weights?[i] ?? 1;
+                var row = values.Slice(i * width, width);
+                for (int j = 0; j < d; j++)
+                {
+                    double v = row[columns[j]];
+                    if (_missing && double.IsNaN(v)) continue;
+                    total[j] += w;
+                    _mean[j] += w * v;
+                }
+            }
+            for (int j = 0; j < d; j++) _mean[j] = total[j] > 0 ? _mean[j] / total[j] : 0;
+            var variance = new double[d];
+            for (int i = 0; i < n; i++)
+            {
+                double w = weights?[i] ?? 1;
+                var row = values.Slice(i * width, width);
+                for (int j = 0; j < d; j++)
+                {
+                    double v = row[columns[j]];
+                    if (_missing && double.IsNaN(v)) continue;
+                    double diff = v - _mean[j];
+                    variance[j] += w * diff * diff;
+                }
+            }
             for (int j = 0; j < d; j++)
             {
-                int col = columns[j];
-                double total = 0, mean = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    double v = values[i * width + col];
-                    if (_missing && double.IsNaN(v)) continue;
-                    double w = weights?[i] ?? 1;
-                    total += w;
-                    mean += w * v;
-                }
-                mean = total > 0 ? mean / total : 0;
-                double variance = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    double v = values[i * width + col];
-                    if (_missing && double.IsNaN(v)) continue;
-                    double diff = v - mean;
-                    variance += (weights?[i] ?? 1) * diff * diff;
-                }
-                double sd = total > 0 ? Math.Sqrt(variance / total) : 1;
-                if (!(sd > 0)) sd = 1;
-                _mean[j] = mean;
-                _sd[j] = sd;
+                double sd = total[j] > 0 ? Math.Sqrt(variance[j] / total[j]) : 1;
+                _sd[j] = sd > 0 ? sd : 1;
             }
         }
 
         /// <summary>Writes row <paramref name="i"/>'s standardised values (x − mean) / sd into <paramref name="into"/> (0 where missing).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Row(int i, Span<double> into)
         {
             var row = _data.Row(i);
