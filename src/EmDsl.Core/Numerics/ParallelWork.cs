@@ -10,19 +10,59 @@ namespace EmDsl.Numerics;
 /// </summary>
 internal static class ParallelWork
 {
-    /// <summary>An iteration's failure tagged with its index, so the lowest can be chosen.</summary>
-    private sealed class IndexedFailure(int index, Exception inner) : Exception(inner.Message, inner)
+    /// <summary>
+    /// The failures of one parallel loop: the lowest failing index and its exception. Iterations above the lowest failure
+    /// seen so far are skipped; those below it still run (the lowest only falls), so the failure reported is the lowest
+    /// failing index of the whole loop, whatever the timing.
+    /// </summary>
+    private sealed class Failures
     {
-        public int Index { get; } = index;
+        private int _lowest = int.MaxValue;
+        private ExceptionDispatchInfo? _failure;
+
+        public bool Skips(int index) => index > Volatile.Read(ref _lowest);
+
+        public void Record(int index, Exception e)
+        {
+            lock (this)
+                if (index < _lowest)
+                {
+                    _failure = ExceptionDispatchInfo.Capture(e);
+                    Volatile.Write(ref _lowest, index);
+                }
+        }
+
+        /// <summary>Runs iteration <paramref name="index"/> unless a lower one failed, recording its failure (cancellation propagates).</summary>
+        public T Guard<T>(int index, T skipped, Func<T> action)
+        {
+            if (Skips(index)) return skipped;
+            try { return action(); }
+            catch (OperationCanceledException) { throw; }
+            catch (Exception e)
+            {
+                Record(index, e);
+                return skipped;
+            }
+        }
+
+        public void ThrowIfAny() => _failure?.Throw();
     }
 
     /// <summary><see cref="Parallel.For(int, int, ParallelOptions, Action{int})"/>, its failures unwrapped.</summary>
-    public static void For(int fromInclusive, int toExclusive, ParallelOptions options, Action<int> body) =>
-        Run(() => Parallel.For(fromInclusive, toExclusive, options, i => Tag(i, () => body(i))));
+    public static void For(int fromInclusive, int toExclusive, ParallelOptions options, Action<int> body)
+    {
+        var failures = new Failures();
+        Run(() => Parallel.For(fromInclusive, toExclusive, options, i => failures.Guard(i, 0, () => { body(i); return 0; })));
+        failures.ThrowIfAny();
+    }
 
     /// <summary>Parallel.For with thread-local state, its failures unwrapped.</summary>
-    public static void For<TLocal>(int fromInclusive, int toExclusive, ParallelOptions options, Func<TLocal> localInit, Func<int, TLocal, TLocal> body) =>
-        Run(() => Parallel.For(fromInclusive, toExclusive, options, localInit, (i, _, local) => Tag(i, () => body(i, local)), _ => { }));
+    public static void For<TLocal>(int fromInclusive, int toExclusive, ParallelOptions options, Func<TLocal> localInit, Func<int, TLocal, TLocal> body)
+    {
+        var failures = new Failures();
+        Run(() => Parallel.For(fromInclusive, toExclusive, options, localInit, (i, _, local) => failures.Guard(i, local, () => body(i, local)), _ => { }));
+        failures.ThrowIfAny();
+    }
 
     /// <summary>
     /// <see cref="For{TLocal}(int, int, ParallelOptions, Func{TLocal}, Func{int, TLocal, TLocal})"/> whose thread-local
@@ -31,31 +71,29 @@ internal static class ParallelWork
     /// whatever the previous user left: the body must not rely on them.
     /// </summary>
     public static void For<TLocal>(int fromInclusive, int toExclusive, ParallelOptions options, System.Collections.Concurrent.ConcurrentBag<TLocal> pool,
-        Func<TLocal> create, Func<int, TLocal, TLocal> body) =>
-        Run(() => Parallel.For(fromInclusive, toExclusive, options, () => pool.TryTake(out var local) ? local : create(),
-            (i, _, local) => Tag(i, () => body(i, local)), pool.Add));
-
-    /// <summary><see cref="Parallel.Invoke(Action[])"/>, its failures unwrapped (the first action's first).</summary>
-    public static void Invoke(params Action[] actions) =>
-        Run(() => Parallel.Invoke(actions.Select((a, i) => (Action)(() => Tag(i, a))).ToArray()));
-
-    private static void Tag(int index, Action action) => Tag(index, () => { action(); return 0; });
-
-    private static T Tag<T>(int index, Func<T> action)
+        Func<TLocal> create, Func<int, TLocal, TLocal> body)
     {
-        try { return action(); }
-        catch (OperationCanceledException) { throw; }
-        catch (Exception e) { throw new IndexedFailure(index, e); }
+        var failures = new Failures();
+        Run(() => Parallel.For(fromInclusive, toExclusive, options, () => pool.TryTake(out var local) ? local : create(),
+            (i, _, local) => failures.Guard(i, local, () => body(i, local)), pool.Add));
+        failures.ThrowIfAny();
     }
 
+    /// <summary><see cref="Parallel.Invoke(Action[])"/>, its failures unwrapped (the first action's first).</summary>
+    public static void Invoke(params Action[] actions)
+    {
+        var failures = new Failures();
+        Run(() => Parallel.Invoke(actions.Select((a, i) => (Action)(() => failures.Guard(i, 0, () => { a(); return 0; }))).ToArray()));
+        failures.ThrowIfAny();
+    }
+
+    /// <summary>Runs a loop; a cancellation (or a failure of the loop itself) arrives unwrapped from its AggregateException.</summary>
     private static void Run(Action action)
     {
         try { action(); }
         catch (AggregateException e)
         {
             var all = e.Flatten().InnerExceptions;
-            var first = all.OfType<IndexedFailure>().MinBy(f => f.Index);
-            if (first is not null) ExceptionDispatchInfo.Capture(first.InnerException!).Throw();
             if (all.Count > 0) ExceptionDispatchInfo.Capture(all[0]).Throw();
             throw;
         }

@@ -162,6 +162,14 @@ public class BadInputCorpusTests
             if (i % 5 == 3) throw new ArgumentException($"iteration {i}");
         }));
         Assert.Equal("iteration 3", e.Message);
+        // The worker that starts at 0 is slow, so others fail at higher indices before it reaches 3: a loop that stopped
+        // at the first failure would never run iteration 3 and report a higher one.
+        e = Assert.Throws<ArgumentException>(() => ParallelWork.For(0, 64, options, i =>
+        {
+            if (i < 3) Thread.Sleep(30);
+            if (i % 5 == 3) throw new ArgumentException($"iteration {i}");
+        }));
+        Assert.Equal("iteration 3", e.Message);
         Assert.Throws<InvalidOperationException>(() => ParallelWork.Invoke(() => { }, () => throw new InvalidOperationException("second")));
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
