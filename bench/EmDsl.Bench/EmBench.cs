@@ -110,20 +110,18 @@ internal static class EmBench
     }
 
     /// <summary>The process's resident set now (VmRSS), in MiB.</summary>
-    internal static double ResidentMegabytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-        return Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024);
-    }
+    internal static double ResidentMegabytes() => StatusMegabytes("VmRSS:") ?? Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024);
 
     /// <summary>The process's peak resident set (VmHWM), in MiB.</summary>
-    internal static double PeakResidentMegabytes()
+    internal static double PeakResidentMegabytes() => StatusMegabytes("VmHWM:") ?? Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
+
+    /// <summary>A kB field of /proc/self/status in MiB (null where there is none).</summary>
+    private static double? StatusMegabytes(string field)
     {
+        if (!File.Exists("/proc/self/status")) return null;
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
+        return null;
     }
 }

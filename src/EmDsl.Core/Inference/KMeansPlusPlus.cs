@@ -37,7 +37,7 @@ internal static class KMeansPlusPlus
 
         int first = SampleIndex(random, n, weights, default);
         scale.Row(first, centres.AsSpan(0, d));
-        ForBlocks(1, (start, rows, x) => Nearer(x, rows, d, centres.AsSpan(0, d), nearest.AsSpan(start, rows), first: true));
+        ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(0, d), nearest.AsSpan(start, rows), first: true));
         for (int c = 1; c < k; c++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -48,7 +48,7 @@ internal static class KMeansPlusPlus
                 : SampleIndex(random, n, weights, default); // fewer distinct points than K
             scale.Row(pick, centres.AsSpan(c * d, d));
             int centre = c;
-            ForBlocks(1, (start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
+            ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
         }
 
         // Lloyd: each pass assigns every row to its nearest centre and sums the rows by their new label, slab by slab
@@ -105,7 +105,7 @@ internal static class KMeansPlusPlus
         }
 
         // Runs body(first row, rows, standardised rows) over blocks of rows in parallel (blocks of size Block; small data on one thread).
-        void ForBlocks(int unused, Action<int, int, double[]> body)
+        void ForBlocks(Action<int, int, double[]> body)
         {
             var options = n < 4 * Block ? new ParallelOptions { MaxDegreeOfParallelism = 1, CancellationToken = cancellationToken } : parallel;
             ParallelWork.For(0, blocks, options, () => new double[Block * d], (b, x) =>

@@ -162,12 +162,15 @@ public class BadInputCorpusTests
             if (i % 5 == 3) throw new ArgumentException($"iteration {i}");
         }));
         Assert.Equal("iteration 3", e.Message);
-        // The worker that starts at 0 is slow, so others fail at higher indices before it reaches 3: a loop that stopped
-        // at the first failure would never run iteration 3 and report a higher one.
+        // The first iterations wait until a higher one has failed: a loop that stopped at the first failure would never
+        // run iteration 3 and would report a higher one. (The wait's bound only keeps a one-worker schedule from hanging.)
+        using var failed = new ManualResetEventSlim();
         e = Assert.Throws<ArgumentException>(() => ParallelWork.For(0, 64, options, i =>
         {
-            if (i < 3) Thread.Sleep(30);
-            if (i % 5 == 3) throw new ArgumentException($"iteration {i}");
+            if (i < 3) failed.Wait(TimeSpan.FromSeconds(5));
+            if (i % 5 != 3) return;
+            if (i > 3) failed.Set();
+            throw new ArgumentException($"iteration {i}");
         }));
         Assert.Equal("iteration 3", e.Message);
         Assert.Throws<InvalidOperationException>(() => ParallelWork.Invoke(() => { }, () => throw new InvalidOperationException("second")));
