@@ -79,114 +79,109 @@ public static class LogSpace
 
     /// <summary>
     /// The same for rows shorter than a few vectors (a mixture's K), where per-row calls of the vectorised primitives
-    /// would cost more than the arithmetic: blocks of rows are shifted by their maxima into one buffer, exponentiated
-    /// by one call of ReproducibleMath.Exp (the same bits on every thread), and the rows' sums by one
-    /// call of ReproducibleMath.Log; each row is summed in its own order, so rows are independent of
-    /// the block they fall in.
+    /// would cost more than the arithmetic: blocks of rows are shifted by their maxima into one buffer whose rows are
+    /// padded to whole vectors with −∞ (whose exp is exactly 0), exponentiated by one call of ReproducibleMath.Exp (the
+    /// same bits on every thread), and the rows' sums logged by one call of ReproducibleMath.Log; each row is summed in
+    /// its own order, so rows are independent of the block they fall in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         bool entropy = !entropies.IsEmpty;
-        int block = Math.Max(1, 512 / Math.Max(cols, 1));
+        int stride = (cols + 3) & ~3, vectors = cols / 4 * 4;
+        int block = Math.Max(1, 512 / Math.Max(stride, 1));
         // One rented buffer (the sizes depend on the number of columns): shifted and exponentiated rows, then per row
         // the sum, its logarithm, the maximum and whether the row is special (NaN or ±∞).
-        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * block * cols + 4 * block);
-        var buffer = rented.AsSpan();
-        var shifted = buffer.Slice(0, block * cols);
-        var exps = buffer.Slice(block * cols, block * cols);
-        var sums = buffer.Slice(2 * block * cols, block);
-        var logSums = buffer.Slice(2 * block * cols + block, block);
-        var maxima = buffer.Slice(2 * block * cols + 2 * block, block);
-        var special = buffer.Slice(2 * block * cols + 3 * block, block);
-        int vectors = cols / 4 * 4;
+        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * block * stride + 4 * block);
+        ref double shifted = ref rented[0];
+        ref double exps = ref rented[block * stride];
+        var sums = rented.AsSpan(2 * block * stride, block);
+        var logSums = rented.AsSpan(2 * block * stride + block, block);
+        var maxima = rented.AsSpan(2 * block * stride + 2 * block, block);
+        var special = rented.AsSpan(2 * block * stride + 3 * block, block);
+        ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
+        var minusInfinity = Vector256.Create(double.NegativeInfinity);
+        var floor = Vector256.Create(-746.0);
         for (int first = 0; first < rows; first += block)
         {
             int n = Math.Min(block, rows - first);
             for (int r = 0; r < n; r++)
             {
                 int i = first + r;
-                var row = logits.Slice(i * cols, cols);
-                var v = shifted.Slice(r * cols, cols);
+                ref double row = ref Unsafe.Add(ref logit0, (nint)i * cols);
+                ref double v = ref Unsafe.Add(ref shifted, r * stride);
                 double max = double.NegativeInfinity;
                 bool nan = false;
                 if (vectors > 0)
                 {
-                    var m = Vector256.Create(row.Slice(0, 4));
-                    var bad = Vector256.Equals(m, m);
+                    var m = Vector256.LoadUnsafe(ref row);
+                    var ok = Vector256.Equals(m, m);
                     for (int j = 4; j < vectors; j += 4)
                     {
-                        var x = Vector256.Create(row.Slice(j, 4));
+                        var x = Vector256.LoadUnsafe(ref row, (nuint)j);
                         m = Vector256.Max(m, x);
-                        bad &= Vector256.Equals(x, x);
+                        ok &= Vector256.Equals(x, x);
                     }
-                    nan = !Vector256.EqualsAll(bad.AsUInt64(), Vector256<ulong>.AllBitsSet);
+                    nan = !Vector256.EqualsAll(ok.AsUInt64(), Vector256<ulong>.AllBitsSet);
                     max = Math.Max(Math.Max(m[0], m[1]), Math.Max(m[2], m[3]));
                 }
                 for (int j = vectors; j < cols; j++)
                 {
-                    double x = row[j];
+                    double x = Unsafe.Add(ref row, j);
                     if (x > max) max = x;
                     nan |= double.IsNaN(x);
                 }
                 special[r] = nan || !double.IsFinite(max) ? 1 : 0;
                 if (special[r] != 0)
                 {
-                    v.Clear();
+                    minusInfinity.StoreUnsafe(ref v); // a padded row of −∞ (its exp is not read)
+                    for (int j = 4; j < stride; j += 4) minusInfinity.StoreUnsafe(ref v, (nuint)j);
+                    var whole = logits.Slice(i * cols, cols);
                     logNormalizers[i] = nan ? double.NaN : max;
                     if (entropy) entropies[i] = nan ? double.NaN : 0;
                     if (nan) continue;
-                    if (double.IsNegativeInfinity(max)) row.Clear();
-                    else IndicatorOfPositiveInfinity(row);
+                    if (double.IsNegativeInfinity(max)) whole.Clear();
+                    else IndicatorOfPositiveInfinity(whole);
                     continue;
                 }
                 maxima[r] = max;
                 var shift = Vector256.Create(max);
-                for (int j = 0; j < vectors; j += 4) (Vector256.Create(row.Slice(j, 4)) - shift).CopyTo(v.Slice(j, 4));
-                for (int j = vectors; j < cols; j++) v[j] = row[j] - max;
+                for (int j = 0; j < vectors; j += 4) (Vector256.LoadUnsafe(ref row, (nuint)j) - shift).StoreUnsafe(ref v, (nuint)j);
+                if (vectors < stride)
+                {
+                    minusInfinity.StoreUnsafe(ref v, (nuint)vectors);
+                    for (int j = vectors; j < cols; j++) Unsafe.Add(ref v, j) = Unsafe.Add(ref row, j) - max;
+                }
             }
-            ReproducibleMath.Exp(shifted.Slice(0, n * cols), exps);
-            var minusInfinity = Vector256.Create(double.NegativeInfinity);
+            ReproducibleMath.Exp(rented.AsSpan(0, n * stride), rented.AsSpan(block * stride, n * stride));
             for (int r = 0; r < n; r++)
             {
                 if (special[r] != 0) { sums[r] = 1; continue; }
-                var v = shifted.Slice(r * cols, cols);
-                var e = exps.Slice(r * cols, cols);
-                // e^−∞ is exactly 0 (the kernel clamps its argument); 0·(−∞) is left out of Σ e·v.
+                ref double v = ref Unsafe.Add(ref shifted, r * stride);
+                ref double e = ref Unsafe.Add(ref exps, r * stride);
+                // e^−∞ is exactly 0 (the kernel clamps its argument), and so is e · max(v, −746) there: no 0·(−∞).
                 var sumV = Vector256<double>.Zero;
                 var evV = Vector256<double>.Zero;
-                for (int j = 0; j < vectors; j += 4)
+                for (int j = 0; j < stride; j += 4)
                 {
-                    var vj = Vector256.Create(v.Slice(j, 4));
-                    var live = ~Vector256.Equals(vj, minusInfinity);
-                    var ej = Vector256.Create(e.Slice(j, 4)) & live;
-                    ej.CopyTo(e.Slice(j, 4));
+                    var ej = Vector256.LoadUnsafe(ref e, (nuint)j);
                     sumV += ej;
-                    evV += (ej * vj) & live;
+                    evV += ej * Vector256.Max(Vector256.LoadUnsafe(ref v, (nuint)j), floor);
                 }
-                double sum = (sumV[0] + sumV[1]) + (sumV[2] + sumV[3]);
-                double ev = (evV[0] + evV[1]) + (evV[2] + evV[3]);
-                for (int j = vectors; j < cols; j++)
-                {
-                    double ej = double.IsNegativeInfinity(v[j]) ? 0 : e[j];
-                    e[j] = ej;
-                    sum += ej;
-                    if (ej > 0) ev += ej * v[j];
-                }
-                sums[r] = sum;
-                if (entropy) entropies[first + r] = ev; // finished below, once log(sum) is known
+                sums[r] = (sumV[0] + sumV[1]) + (sumV[2] + sumV[3]);
+                if (entropy) entropies[first + r] = (evV[0] + evV[1]) + (evV[2] + evV[3]); // finished below, once log(sum) is known
             }
             ReproducibleMath.Log(sums.Slice(0, n), logSums);
             for (int r = 0; r < n; r++)
             {
                 if (special[r] != 0) continue;
                 int i = first + r;
-                var row = logits.Slice(i * cols, cols);
-                var e = exps.Slice(r * cols, cols);
+                ref double row = ref Unsafe.Add(ref logit0, (nint)i * cols);
+                ref double e = ref Unsafe.Add(ref exps, r * stride);
                 double inv = 1 / sums[r];
                 var scale = Vector256.Create(inv);
-                for (int j = 0; j < vectors; j += 4) (Vector256.Create(e.Slice(j, 4)) * scale).CopyTo(row.Slice(j, 4));
-                for (int j = vectors; j < cols; j++) row[j] = e[j] * inv;
+                for (int j = 0; j < vectors; j += 4) (Vector256.LoadUnsafe(ref e, (nuint)j) * scale).StoreUnsafe(ref row, (nuint)j);
+                for (int j = vectors; j < cols; j++) Unsafe.Add(ref row, j) = Unsafe.Add(ref e, j) * inv;
                 logNormalizers[i] = maxima[r] + logSums[r];
                 if (entropy) entropies[i] = logSums[r] - entropies[i] * inv;
             }

@@ -8,7 +8,7 @@ namespace EmDsl.Numerics;
 /// exp and log over spans that return the same bits on every call, lane, thread and JIT tier. TensorPrimitives' Exp and
 /// Log do not: the code a call runs changes when the JIT re-compiles it (precompiled to tier-1), and with it the last
 /// bit of some results, so two identical calls can disagree. These use only correctly rounded IEEE operations (+, −,
-/// ×, ÷, comparisons and bit manipulation; no fused multiply–add, no estimates), every element goes through the same
+/// ×, ÷, fused multiply–add with its single rounding, comparisons and bit manipulation; no estimates), every element goes through the same
 /// 4-lane vector code (a tail is padded to a full vector), and the error is below about one ulp.
 /// </summary>
 internal static class ReproducibleMath
@@ -30,31 +30,13 @@ internal static class ReproducibleMath
     private static void Apply(ReadOnlySpan<double> source, Span<double> destination, bool exp)
     {
         if (destination.Length < source.Length) throw new ArgumentException("The destination is shorter than the source.", nameof(destination));
-        int n = source.Length, i = 0;
+        int n = source.Length, i = n / 4 * 4;
         ref double from = ref MemoryMarshal.GetReference(source);
         ref double to = ref MemoryMarshal.GetReference(destination);
-        for (; i + 8 <= n; i += 8)
-        {
-            // Two independent vectors per step: the polynomial's chain of dependent operations is long, so the
-            // processor overlaps them.
-            var v0 = Vector256.LoadUnsafe(ref from, (nuint)i);
-            var v1 = Vector256.LoadUnsafe(ref from, (nuint)(i + 4));
-            if (exp)
-            {
-                Exp(v0).StoreUnsafe(ref to, (nuint)i);
-                Exp(v1).StoreUnsafe(ref to, (nuint)(i + 4));
-            }
-            else
-            {
-                Log(v0).StoreUnsafe(ref to, (nuint)i);
-                Log(v1).StoreUnsafe(ref to, (nuint)(i + 4));
-            }
-        }
-        for (; i + 4 <= n; i += 4)
-        {
-            var v = Vector256.LoadUnsafe(ref from, (nuint)i);
-            (exp ? Exp(v) : Log(v)).StoreUnsafe(ref to, (nuint)i);
-        }
+        // One vector per step, in loops of their own: the steps are independent, so the processor overlaps them, and
+        // the small loops keep every temporary in a register (four kernels inlined into one method spilled most of them).
+        if (exp) ExpVectors(ref from, ref to, i);
+        else LogVectors(ref from, ref to, i);
         if (i < n)
         {
             Span<double> tail = stackalloc double[4];
@@ -66,32 +48,50 @@ internal static class ReproducibleMath
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ExpVectors(ref double from, ref double to, int n)
+    {
+        for (int i = 0; i < n; i += 4) Exp(Vector256.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void LogVectors(ref double from, ref double to, int n)
+    {
+        for (int i = 0; i < n; i += 4) Log(Vector256.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+    }
+
     /// <summary>
     /// exp x = 2ⁿ e^r with n = round(x / ln 2) and r = (x − n ln2High) − n ln2Low, |r| ≲ 0.347; e^r by its Taylor
-    /// polynomial of degree 13 (truncation below 10⁻¹⁷); 2ⁿ applied as 2^⌊(n+1100)/2⌋−550 · 2^(rest), two normal
-    /// powers, so results down to the subnormals are rounded once. x is first clamped to [−746, 710].
+    /// polynomial of degree 13 (truncation below 10⁻¹⁷), evaluated by Estrin's scheme (pairs c₂ᵢ + c₂ᵢ₊₁ r, then
+    /// powers r², r⁴, r⁸), so the chain of dependent operations is five deep rather than Horner's thirteen; 2ⁿ applied as
+    /// 2^⌊(n+1100)/2⌋−550 · 2^(rest), two normal powers, so results down to the subnormals are rounded once. x is first
+    /// clamped to [−746, 710]. Multiply–adds are fused (Vector256.FusedMultiplyAdd: one rounding, in hardware or, where
+    /// the processor has none, in software), so every machine gets the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> Exp(Vector256<double> x)
     {
         x = Vector256.Min(Vector256.Max(x, Vector256.Create(-746.0)), Vector256.Create(710.0));
-        var t = x * Vector256.Create(Log2E) + Vector256.Create(Shifter);
+        var t = Vector256.FusedMultiplyAdd(x, Vector256.Create(Log2E), Vector256.Create(Shifter));
         var n = t - Vector256.Create(Shifter);
-        var r = (x - n * Vector256.Create(Ln2High)) - n * Vector256.Create(Ln2Low);
-        var p = Vector256.Create(1.6059043836821613e-10);
-        p = p * r + Vector256.Create(2.08767569878681e-09);
-        p = p * r + Vector256.Create(2.505210838544172e-08);
-        p = p * r + Vector256.Create(2.755731922398589e-07);
-        p = p * r + Vector256.Create(2.7557319223985893e-06);
-        p = p * r + Vector256.Create(2.48015873015873e-05);
-        p = p * r + Vector256.Create(0.0001984126984126984);
-        p = p * r + Vector256.Create(0.001388888888888889);
-        p = p * r + Vector256.Create(0.008333333333333333);
-        p = p * r + Vector256.Create(0.041666666666666664);
-        p = p * r + Vector256.Create(0.16666666666666666);
-        p = p * r + Vector256.Create(0.5);
-        p = p * r + Vector256.Create(1.0);
-        p = p * r + Vector256.Create(1.0);
+        var r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2High), x);
+        r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(Ln2Low), r);
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var r8 = r4 * r4;
+        var p01 = Vector256.FusedMultiplyAdd(r, Vector256.Create(1.0), Vector256.Create(1.0));
+        var p23 = Vector256.FusedMultiplyAdd(r, Vector256.Create(0.16666666666666666), Vector256.Create(0.5));
+        var p45 = Vector256.FusedMultiplyAdd(r, Vector256.Create(0.008333333333333333), Vector256.Create(0.041666666666666664));
+        var p67 = Vector256.FusedMultiplyAdd(r, Vector256.Create(0.0001984126984126984), Vector256.Create(0.001388888888888889));
+        var p89 = Vector256.FusedMultiplyAdd(r, Vector256.Create(2.7557319223985893e-06), Vector256.Create(2.48015873015873e-05));
+        var p1011 = Vector256.FusedMultiplyAdd(r, Vector256.Create(2.505210838544172e-08), Vector256.Create(2.755731922398589e-07));
+        var p1213 = Vector256.FusedMultiplyAdd(r, Vector256.Create(1.6059043836821613e-10), Vector256.Create(2.08767569878681e-09));
+        var p03 = Vector256.FusedMultiplyAdd(r2, p23, p01);
+        var p47 = Vector256.FusedMultiplyAdd(r2, p67, p45);
+        var p811 = Vector256.FusedMultiplyAdd(r2, p1011, p89);
+        var p07 = Vector256.FusedMultiplyAdd(r4, p47, p03);
+        var p813 = Vector256.FusedMultiplyAdd(r4, p1213, p811);
+        var p = Vector256.FusedMultiplyAdd(r8, p813, p07);
         var biased = t.AsInt64() - Vector256.Create(ShifterBits) + Vector256.Create(1100L); // n + 1100 ∈ [24, 2124]
         var half = Vector256.ShiftRightLogical(biased, 1);
         var scale1 = Vector256.ShiftLeft(half + Vector256.Create(473L), 52).AsDouble();            // 2^(⌊(n+1100)/2⌋ − 550)
