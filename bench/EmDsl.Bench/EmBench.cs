@@ -58,6 +58,8 @@ internal static class EmBench
                 Initialization = start, MaxIterations = iterations, RunAllIterations = true, Tolerance = 0,
                 Floors = FloorStrategy.MatchScikitLearn, MaxDegreeOfParallelism = threadsArg,
             };
+        // EMDSL_BENCH_CHUNK_ROWS overrides FitOptions.ChunkRows, to study its effect.
+        if (int.TryParse(Environment.GetEnvironmentVariable("EMDSL_BENCH_CHUNK_ROWS"), out int chunkRows)) options = options with { ChunkRows = chunkRows };
         if (!defaultStart) mixture.Fit(data, options with { MaxIterations = 1 }); // warm-up: JIT, library loading
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();

@@ -1,6 +1,9 @@
 using EmDsl.Building;
 using EmDsl.Data;
 using EmDsl.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace EmDsl.Inference;
 
@@ -505,9 +508,7 @@ internal sealed partial class CompiledModel
         int k0 = States, s = SharedStatisticCount, rows = data.Rows;
         // The chunk's counts, added to the latent structure's and every block's.
         Span<double> counts = k0 <= StackBuffer.MaxDoubles ? stackalloc double[k0] : new double[k0];
-        counts.Clear();
-        for (int i = 0; i < rows; i++)
-            for (int k = 0; k < k0; k++) counts[k] += r[i * k0 + k];
+        ColumnSums(r, rows, k0, counts);
         for (int k = 0; k < k0; k++) summary.Latent.Counts[k] += counts[k];
         foreach (var stats in summary.Blocks)
             for (int k = 0; k < k0; k++) stats.Counts[k] += counts[k];
@@ -528,6 +529,45 @@ internal sealed partial class CompiledModel
         }
         if (data.MayHaveMissing)
             for (int b = 0; b < Blocks.Length; b++) summary.Entropy += Blocks[b].AccumulateMissing(data, r, summary.Blocks[b]);
+    }
+
+    /// <summary>
+    /// sums[k] = Σ_i r[i·K + k], each column summed in row order: up to sixteen columns at a time in four hardware vectors
+    /// (independent chains, which the processor overlaps), the last K mod 4 in one more.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ColumnSums(ReadOnlySpan<double> r, int rows, int k0, Span<double> sums)
+    {
+        if (r.Length < rows * k0 || sums.Length < k0) throw new ArgumentException("ColumnSums: buffers too small.");
+        ref double r0 = ref MemoryMarshal.GetReference(r);
+        int whole = k0 / 4 * 4, rest = k0 - whole;
+        for (int k = 0; k < whole; k += 16)
+        {
+            int vectors = Math.Min(4, (whole - k) / 4);
+            Vector256<double> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int i = 0; i < rows; i++)
+            {
+                ref double column = ref Unsafe.Add(ref r0, (nint)i * k0 + k); // no reference past the end, even unread
+                a0 += Vector256.LoadUnsafe(ref column);
+                if (vectors > 1) a1 += Vector256.LoadUnsafe(ref column, 4);
+                if (vectors > 2) a2 += Vector256.LoadUnsafe(ref column, 8);
+                if (vectors > 3) a3 += Vector256.LoadUnsafe(ref column, 12);
+            }
+            a0.CopyTo(sums.Slice(k, 4));
+            if (vectors > 1) a1.CopyTo(sums.Slice(k + 4, 4));
+            if (vectors > 2) a2.CopyTo(sums.Slice(k + 8, 4));
+            if (vectors > 3) a3.CopyTo(sums.Slice(k + 12, 4));
+        }
+        if (rest > 0)
+        {
+            var acc = Vector256<double>.Zero;
+            for (int i = 0; i < rows; i++)
+            {
+                ref double column = ref Unsafe.Add(ref r0, (nint)i * k0 + whole);
+                acc += Vector256.Create(column, rest > 1 ? Unsafe.Add(ref column, 1) : 0, rest > 2 ? Unsafe.Add(ref column, 2) : 0, 0);
+            }
+            for (int j = 0; j < rest; j++) sums[whole + j] = acc[j];
+        }
     }
 
     // ---------------------------------------------------------------- Markov chains (HMMs)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Numerics.Tensors;
 using EmDsl.Families;
@@ -154,44 +155,50 @@ internal sealed partial class GaussianRuntime
         var x = RowsOf(data, scratch.Slice(0, rows * d));
         var t = scratch.Slice(rows * d, rows * w);
         var structure = _family.Structure;
+        if (m.Length < d || t.Length < rows * w || x.Length < rows * d) throw new ArgumentException("SharedStatistics: buffers too small.");
         int vectors = d / 4 * 4;
+        ref double m0 = ref MemoryMarshal.GetReference(m);
+        ref double x0 = ref MemoryMarshal.GetReference(x);
+        ref double t0 = ref MemoryMarshal.GetReference(t);
         for (int i = 0; i < rows; i++)
         {
-            var ti = t.Slice(i * w, w);
-            var xi = x.Slice(i * d, d);
+            ref double ti = ref Unsafe.Add(ref t0, (nint)i * w);
+            ref double xi = ref Unsafe.Add(ref x0, (nint)i * d);
             var squares = Vector256<double>.Zero;
             for (int j = 0; j < vectors; j += 4)
             {
-                var y = Vector256.Create(xi.Slice(j, 4)) - Vector256.Create(m.Slice(j, 4));
-                y.CopyTo(ti.Slice(j, 4));
-                if (structure == CovarianceStructure.Diagonal) (y * y).CopyTo(ti.Slice(d + j, 4));
+                var y = Vector256.LoadUnsafe(ref xi, (nuint)j) - Vector256.LoadUnsafe(ref m0, (nuint)j);
+                y.StoreUnsafe(ref ti, (nuint)j);
+                if (structure == CovarianceStructure.Diagonal) (y * y).StoreUnsafe(ref ti, (nuint)(d + j));
                 else squares += y * y;
             }
             for (int j = vectors; j < d; j++)
             {
-                double y = xi[j] - m[j];
-                ti[j] = y;
-                if (structure == CovarianceStructure.Diagonal) ti[d + j] = y * y;
+                double y = Unsafe.Add(ref xi, j) - Unsafe.Add(ref m0, j);
+                Unsafe.Add(ref ti, j) = y;
+                if (structure == CovarianceStructure.Diagonal) Unsafe.Add(ref ti, d + j) = y * y;
             }
             if (structure == CovarianceStructure.Spherical)
             {
                 double sum = (squares[0] + squares[1]) + (squares[2] + squares[3]);
-                for (int j = vectors; j < d; j++) sum += ti[j] * ti[j];
-                ti[d] = sum;
+                for (int j = vectors; j < d; j++) sum += Unsafe.Add(ref ti, j) * Unsafe.Add(ref ti, j);
+                Unsafe.Add(ref ti, d) = sum;
             }
             else if (structure == CovarianceStructure.Full)
             {
-                int p = d;
+                // vech(y yᵀ), row a of the upper triangle from column a on: whole vectors, then the row's last columns.
+                ref double out0 = ref Unsafe.Add(ref ti, d);
                 for (int a = 0; a < d; a++)
                 {
-                    double ya = ti[a];
+                    double ya = Unsafe.Add(ref ti, a);
                     var va = Vector256.Create(ya);
                     int b = a;
-                    for (; b + 4 <= d; b += 4, p += 4) (va * Vector256.Create(ti.Slice(b, 4))).CopyTo(ti.Slice(p, 4));
-                    for (; b < d; b++) ti[p++] = ya * ti[b];
+                    for (; b + 4 <= d; b += 4, out0 = ref Unsafe.Add(ref out0, 4))
+                        (va * Vector256.LoadUnsafe(ref ti, (nuint)b)).StoreUnsafe(ref out0);
+                    for (; b < d; b++, out0 = ref Unsafe.Add(ref out0, 1)) out0 = ya * Unsafe.Add(ref ti, b);
                 }
             }
-            ti[w - 1] = 1;
+            Unsafe.Add(ref ti, w - 1) = 1;
         }
         return t;
     }

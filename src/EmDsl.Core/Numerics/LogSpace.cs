@@ -79,28 +79,28 @@ public static class LogSpace
 
     /// <summary>
     /// The same for rows shorter than a few vectors (a mixture's K), where per-row calls of the vectorised primitives
-    /// would cost more than the arithmetic: blocks of rows are shifted by their maxima into one buffer whose rows are
-    /// padded to whole vectors with −∞ (whose exp is exactly 0), exponentiated by one call of ReproducibleMath.Exp (the
-    /// same bits on every thread), and the rows' sums logged by one call of ReproducibleMath.Log; each row is summed in
-    /// its own order, so rows are independent of the block they fall in.
+    /// would cost more than the arithmetic. Each row is shifted by its maximum and exponentiated in place, a vector at a
+    /// time (ReproducibleMath's kernel: the same bits on every thread), its last partial vector padded with −∞ (whose
+    /// exp is exactly 0), while its sum and Σ e·v accumulate; a block's sums are then logged by one call of
+    /// ReproducibleMath.Log and its rows scaled. Each row is summed in its own order, so rows are independent of the
+    /// block they fall in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         bool entropy = !entropies.IsEmpty;
-        int stride = (cols + 3) & ~3, vectors = cols / 4 * 4;
-        int block = Math.Max(1, 512 / Math.Max(stride, 1));
-        // One rented buffer (the sizes depend on the number of columns): shifted and exponentiated rows, then per row
-        // the sum, its logarithm, the maximum and whether the row is special (NaN or ±∞).
-        var rented = System.Buffers.ArrayPool<double>.Shared.Rent(2 * block * stride + 4 * block);
-        ref double shifted = ref rented[0];
-        ref double exps = ref rented[block * stride];
-        var sums = rented.AsSpan(2 * block * stride, block);
-        var logSums = rented.AsSpan(2 * block * stride + block, block);
-        var maxima = rented.AsSpan(2 * block * stride + 2 * block, block);
-        var special = rented.AsSpan(2 * block * stride + 3 * block, block);
+        int vectors = cols / 4 * 4, rest = cols - vectors;
+        const int block = 64;
+        // Per row of a block: the sum, its logarithm, Σ e·v, the maximum and whether the row is special (NaN or ±∞).
+        Span<double> buffer = stackalloc double[320]; // 5 × block
+        var sums = buffer.Slice(0, block);
+        var logSums = buffer.Slice(block, block);
+        var evs = buffer.Slice(2 * block, block);
+        var maxima = buffer.Slice(3 * block, block);
+        var special = buffer.Slice(4 * block, block);
+        Span<double> tail = stackalloc double[4];
         ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
-        var minusInfinity = Vector256.Create(double.NegativeInfinity);
+        ref double tail0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(tail);
         var floor = Vector256.Create(-746.0);
         for (int first = 0; first < rows; first += block)
         {
@@ -109,7 +109,6 @@ public static class LogSpace
             {
                 int i = first + r;
                 ref double row = ref Unsafe.Add(ref logit0, (nint)i * cols);
-                ref double v = ref Unsafe.Add(ref shifted, r * stride);
                 double max = double.NegativeInfinity;
                 bool nan = false;
                 if (vectors > 0)
@@ -134,9 +133,8 @@ public static class LogSpace
                 special[r] = nan || !double.IsFinite(max) ? 1 : 0;
                 if (special[r] != 0)
                 {
-                    minusInfinity.StoreUnsafe(ref v); // a padded row of −∞ (its exp is not read)
-                    for (int j = 4; j < stride; j += 4) minusInfinity.StoreUnsafe(ref v, (nuint)j);
                     var whole = logits.Slice(i * cols, cols);
+                    sums[r] = 1;
                     logNormalizers[i] = nan ? double.NaN : max;
                     if (entropy) entropies[i] = nan ? double.NaN : 0;
                     if (nan) continue;
@@ -146,30 +144,30 @@ public static class LogSpace
                 }
                 maxima[r] = max;
                 var shift = Vector256.Create(max);
-                for (int j = 0; j < vectors; j += 4) (Vector256.LoadUnsafe(ref row, (nuint)j) - shift).StoreUnsafe(ref v, (nuint)j);
-                if (vectors < stride)
-                {
-                    minusInfinity.StoreUnsafe(ref v, (nuint)vectors);
-                    for (int j = vectors; j < cols; j++) Unsafe.Add(ref v, j) = Unsafe.Add(ref row, j) - max;
-                }
-            }
-            ReproducibleMath.Exp(rented.AsSpan(0, n * stride), rented.AsSpan(block * stride, n * stride));
-            for (int r = 0; r < n; r++)
-            {
-                if (special[r] != 0) { sums[r] = 1; continue; }
-                ref double v = ref Unsafe.Add(ref shifted, r * stride);
-                ref double e = ref Unsafe.Add(ref exps, r * stride);
                 // e^−∞ is exactly 0 (the kernel clamps its argument), and so is e · max(v, −746) there: no 0·(−∞).
                 var sumV = Vector256<double>.Zero;
                 var evV = Vector256<double>.Zero;
-                for (int j = 0; j < stride; j += 4)
+                for (int j = 0; j < vectors; j += 4)
                 {
-                    var ej = Vector256.LoadUnsafe(ref e, (nuint)j);
-                    sumV += ej;
-                    evV += ej * Vector256.Max(Vector256.LoadUnsafe(ref v, (nuint)j), floor);
+                    var v = Vector256.LoadUnsafe(ref row, (nuint)j) - shift;
+                    var e = ReproducibleMath.ExpLanes(v);
+                    e.StoreUnsafe(ref row, (nuint)j);
+                    sumV += e;
+                    evV += e * Vector256.Max(v, floor);
+                }
+                if (rest > 0)
+                {
+                    tail.Fill(double.NegativeInfinity);
+                    for (int j = 0; j < rest; j++) tail[j] = Unsafe.Add(ref row, vectors + j) - max;
+                    var v = Vector256.LoadUnsafe(ref tail0);
+                    var e = ReproducibleMath.ExpLanes(v);
+                    e.StoreUnsafe(ref tail0);
+                    for (int j = 0; j < rest; j++) Unsafe.Add(ref row, vectors + j) = tail[j];
+                    sumV += e;
+                    evV += e * Vector256.Max(v, floor);
                 }
                 sums[r] = (sumV[0] + sumV[1]) + (sumV[2] + sumV[3]);
-                if (entropy) entropies[first + r] = (evV[0] + evV[1]) + (evV[2] + evV[3]); // finished below, once log(sum) is known
+                evs[r] = (evV[0] + evV[1]) + (evV[2] + evV[3]);
             }
             ReproducibleMath.Log(sums.Slice(0, n), logSums);
             for (int r = 0; r < n; r++)
@@ -177,16 +175,14 @@ public static class LogSpace
                 if (special[r] != 0) continue;
                 int i = first + r;
                 ref double row = ref Unsafe.Add(ref logit0, (nint)i * cols);
-                ref double e = ref Unsafe.Add(ref exps, r * stride);
                 double inv = 1 / sums[r];
                 var scale = Vector256.Create(inv);
-                for (int j = 0; j < vectors; j += 4) (Vector256.LoadUnsafe(ref e, (nuint)j) * scale).StoreUnsafe(ref row, (nuint)j);
-                for (int j = vectors; j < cols; j++) Unsafe.Add(ref row, j) = Unsafe.Add(ref e, j) * inv;
+                for (int j = 0; j < vectors; j += 4) (Vector256.LoadUnsafe(ref row, (nuint)j) * scale).StoreUnsafe(ref row, (nuint)j);
+                for (int j = vectors; j < cols; j++) Unsafe.Add(ref row, j) *= inv;
                 logNormalizers[i] = maxima[r] + logSums[r];
-                if (entropy) entropies[i] = logSums[r] - entropies[i] * inv;
+                if (entropy) entropies[i] = logSums[r] - evs[r] * inv;
             }
         }
-        System.Buffers.ArrayPool<double>.Shared.Return(rented);
     }
 
     /// <summary>The limit of softmax when some logits are +∞: their entries share the mass equally, the rest get 0.</summary>

@@ -56,6 +56,12 @@ internal sealed class ManagedBackend : IDenseBackend
             return;
         }
 
+        if (TiledGemm.IsSupported)
+        {
+            TiledGemm.Add(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+            return;
+        }
+
         if (n <= NarrowColumns)
         {
             NarrowGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);

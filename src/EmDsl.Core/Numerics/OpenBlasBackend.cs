@@ -94,6 +94,12 @@ internal sealed unsafe class OpenBlasBackend : IDenseBackend
             ManagedBackend.Instance.Gemm(transA, transB, m, n, 0, 0, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), beta, c, ldc);
             return;
         }
+        if (TiledGemm.Suits(m, n, k))
+        {
+            // Tall, narrow products (the E-step's): BLAS's packing costs about as much as the arithmetic there.
+            ManagedBackend.Instance.Gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
         fixed (double* pa = a, pb = b, pc = c)
             _dgemm(RowMajor, transA ? Trans : NoTrans, transB ? Trans : NoTrans, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
     }

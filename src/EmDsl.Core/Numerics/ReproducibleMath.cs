@@ -48,6 +48,10 @@ internal static class ReproducibleMath
         }
     }
 
+    /// <summary>exp of each lane: the same bits as <see cref="Exp(ReadOnlySpan{double}, Span{double})"/> gives that element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<double> ExpLanes(Vector256<double> x) => Exp(x);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExpVectors(ref double from, ref double to, int n)
     {

@@ -101,6 +101,32 @@ public class GemmTests
         PropertyChecks.ForAll(Cases(), c => Check(b, c), 300);
     }
 
+    /// <summary>
+    /// The E-step's shapes: C narrow on one side (up to 20), long on the other (up to 70: 4-row tiles and their
+    /// leftovers), the shared dimension up to 300 (past the tiles' block of 128), every column count mod 4 (masked
+    /// loads) and exactly sized buffers; on OpenBLAS these go to the same tiles when k ≥ 16.
+    /// </summary>
+    [Theory, MemberData(nameof(BackendNames))]
+    public void TallNarrowProductsMatchNaiveTripleLoop(string backend)
+    {
+        var b = Backends.Resolve(backend);
+        var cases =
+            from ta in Gen.Elements(false, true)
+            from tb in Gen.Elements(false, true)
+            from wide in Gen.Choose(1, 70)
+            from narrow in Gen.Choose(1, 20)
+            from narrowRows in Gen.Elements(false, true)
+            from k in Gen.Frequency((1, Gen.Choose(1, 20)), (2, Gen.Choose(16, 300)))
+            from pads in Gen.Choose(0, 3).ArrayOf(3)
+            from alpha in Scalar(1, -1, 0.5)
+            from beta in Scalar(0, 1, 0)
+            from exact in Gen.Elements(false, true)
+            from seed in Gens.Seed
+            select new GemmCase(ta, tb, narrowRows ? narrow : wide, narrowRows ? wide : narrow, k, pads[0], pads[1], pads[2], alpha, beta,
+                true, exact, seed);
+        PropertyChecks.ForAll(cases.ToArbitrary(), c => Check(b, c), 200);
+    }
+
     /// <summary>Every transpose combination with β = 0 over C full of NaN: C is overwritten, never read.</summary>
     [Theory, MemberData(nameof(BackendNames))]
     public void BetaZeroOverwritesNaNInEveryTransposeCombination(string backend)

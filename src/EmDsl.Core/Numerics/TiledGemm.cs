@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EmDsl.Numerics;
+
+/// <summary>
+/// C += α·op(A)·op(B) by register tiles: 4 rows × 8 columns of C held in eight 256-bit accumulators while the shared
+/// dimension p runs, each step one broadcast of A(i, p) per row and two loads of B(p, j..j+8), eight fused
+/// multiply–adds. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
+/// arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
+/// S shared) and the responsibilities' statistics (Rᵀ·T: K rows, S columns, thousands shared).
+/// <para>
+/// op(B) must be contiguous along its columns: a transposed B (a few parameters) is packed, scaled by α, into rows
+/// padded to whole vectors; a plain B (the chunk's statistics) is read in place, its last n mod 4 columns by masked
+/// loads. Columns go in tiles of two vectors (one tile of one vector first when their number is odd), so the masked
+/// vector is the second of the last tile and every tile has eight independent chains; the rows left over from the
+/// 4-row tiles run through the same tile with the last row repeated (its sums computed and dropped), so every element
+/// of C is summed in the same order whatever its position. The shared dimension runs in blocks of <see cref="SharedBlock"/>, so the rows of B a block reads stay
+/// in cache while every tile passes over them; each block's sums are added to C. Every element of C is summed in the
+/// same order whatever the thread, so results are reproducible.
+/// </para>
+/// </summary>
+internal static unsafe class TiledGemm
+{
+    /// <summary>The shared dimension's block: 128 rows of a chunk's statistics (a few tens of kilobytes).</summary>
+    private const int SharedBlock = 128;
+
+    /// <summary>Whether the tiles can run here (256-bit vectors and masked loads in hardware); otherwise callers use scalar products.</summary>
+    public static bool IsSupported => Avx.IsSupported && Vector256.IsHardwareAccelerated;
+
+    /// <summary>
+    /// Whether the OpenBLAS backend should hand a product to the tiles: C narrow (at most 16 rows or columns: a mixture's
+    /// components) and the shared dimension long enough (≥ 16) to amortise a tile's stores. Measured with
+    /// <c>bench gemm</c>: on the E-step's shapes the tiles run at 23–36 GFLOP/s per core, OpenBLAS at 18–29.
+    /// </summary>
+    public static bool Suits(int m, int n, int k) => IsSupported && Math.Min(m, n) <= 16 && k >= 16;
+
+    /// <summary>C += α·op(A)·op(B); C is m×n, the shared dimension k. The caller checked the shapes.</summary>
+    public static void Add(bool transA, bool transB, int m, int n, int k, double alpha,
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc)
+    {
+        double[]? packed = null;
+        try
+        {
+            // A(i, p) sits at i·rowStep + p·columnStep; B(p, j) at p·bStride + j.
+            nint rowStep = transA ? 1 : lda, columnStep = transA ? lda : 1, bStride = ldb;
+            double scale = alpha;
+            int vectors = (n + 3) / 4, rest = n % 4;
+            bool masked = rest != 0;
+            if (transB)
+            {
+                int stride = vectors * 4;
+                packed = ArrayPool<double>.Shared.Rent(k * stride);
+                for (int p = 0; p < k; p++)
+                {
+                    for (int j = 0; j < n; j++) packed[p * stride + j] = alpha * b[j * ldb + p];
+                    for (int j = n; j < stride; j++) packed[p * stride + j] = 0;
+                }
+                b = packed.AsSpan(0, k * stride);
+                bStride = stride;
+                scale = 1;
+                masked = false; // the padding makes whole vectors; only the first n columns are stored
+            }
+            var mask = Vector256.Create(-1L, rest > 1 ? -1L : 0L, rest > 2 ? -1L : 0L, 0L).AsDouble(); // the first n mod 4 lanes
+            fixed (double* pinned = b) // masked loads take addresses
+            {
+                ref double pa = ref MemoryMarshal.GetReference(a);
+                ref double pb = ref MemoryMarshal.GetReference(b);
+                ref double pc = ref MemoryMarshal.GetReference(c);
+                for (int p0 = 0; p0 < k; p0 += SharedBlock)
+                {
+                    int depth = Math.Min(SharedBlock, k - p0);
+                    ref double ab = ref Unsafe.Add(ref pa, p0 * columnStep);
+                    ref double bb = ref Unsafe.Add(ref pb, p0 * bStride);
+                    for (int i = 0; i < m; i += 4)
+                    {
+                        int rows = Math.Min(4, m - i);
+                        ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
+                        ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
+                        var steps = new RowSteps(rowStep, rows);
+                        int j = 0, v = 0;
+                        if (vectors % 2 == 1)
+                        {
+                            bool last = vectors == 1;
+                            Tile4x4(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), last && masked, mask);
+                            j = 4;
+                            v = 1;
+                        }
+                        for (; v < vectors; v += 2, j += 8)
+                            Tile4x8(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc,
+                                rows, Math.Min(8, n - j), v + 2 == vectors && masked, mask);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (packed is not null) ArrayPool<double>.Shared.Return(packed);
+        }
+    }
+
+    /// <summary>Offsets of a tile's rows 1–3 from row 0; rows past the last real one repeat it.</summary>
+    private readonly struct RowSteps(nint rowStep, int rows)
+    {
+        public readonly nint One = Math.Min(1, rows - 1) * rowStep, Two = Math.Min(2, rows - 1) * rowStep, Three = Math.Min(3, rows - 1) * rowStep;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Tile4x8(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
+        double scale, ref double c, int ldc, int rows, int columns, bool maskHigh, Vector256<double> mask)
+    {
+        Vector256<double> c00 = default, c01 = default, c10 = default, c11 = default,
+            c20 = default, c21 = default, c30 = default, c31 = default;
+        ref double a1 = ref Unsafe.Add(ref a, steps.One);
+        ref double a2 = ref Unsafe.Add(ref a, steps.Two);
+        ref double a3 = ref Unsafe.Add(ref a, steps.Three);
+        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
+        if (!maskHigh)
+            for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+            {
+                ref double bp = ref Unsafe.Add(ref b, bo);
+                var b0 = Vector256.LoadUnsafe(ref bp);
+                var b1 = Vector256.LoadUnsafe(ref bp, 4);
+                var x = Vector256.Create(Unsafe.Add(ref a, ap));
+                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+                x = Vector256.Create(Unsafe.Add(ref a1, ap));
+                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+                x = Vector256.Create(Unsafe.Add(ref a2, ap));
+                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+                x = Vector256.Create(Unsafe.Add(ref a3, ap));
+                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            }
+        else
+            for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+            {
+                ref double bp = ref Unsafe.Add(ref b, bo);
+                var b0 = Vector256.LoadUnsafe(ref bp);
+                var b1 = Avx.MaskLoad((double*)Unsafe.AsPointer(ref Unsafe.Add(ref bp, 4)), mask);
+                var x = Vector256.Create(Unsafe.Add(ref a, ap));
+                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+                x = Vector256.Create(Unsafe.Add(ref a1, ap));
+                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+                x = Vector256.Create(Unsafe.Add(ref a2, ap));
+                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+                x = Vector256.Create(Unsafe.Add(ref a3, ap));
+                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            }
+        Store(c00, c01, scale, ref c, columns);
+        if (rows > 1) Store(c10, c11, scale, ref Unsafe.Add(ref c, ldc), columns);
+        if (rows > 2) Store(c20, c21, scale, ref Unsafe.Add(ref c, 2 * ldc), columns);
+        if (rows > 3) Store(c30, c31, scale, ref Unsafe.Add(ref c, 3 * ldc), columns);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Tile4x4(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
+        double scale, ref double c, int ldc, int rows, int columns, bool masked, Vector256<double> mask)
+    {
+        Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default;
+        ref double a1 = ref Unsafe.Add(ref a, steps.One);
+        ref double a2 = ref Unsafe.Add(ref a, steps.Two);
+        ref double a3 = ref Unsafe.Add(ref a, steps.Three);
+        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
+        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+        {
+            ref double bp = ref Unsafe.Add(ref b, bo);
+            var b0 = masked ? Avx.MaskLoad((double*)Unsafe.AsPointer(ref bp), mask) : Vector256.LoadUnsafe(ref bp);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a, ap)), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a1, ap)), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a2, ap)), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a3, ap)), b0, c3);
+        }
+        Store(c0, scale, ref c, columns);
+        if (rows > 1) Store(c1, scale, ref Unsafe.Add(ref c, ldc), columns);
+        if (rows > 2) Store(c2, scale, ref Unsafe.Add(ref c, 2 * ldc), columns);
+        if (rows > 3) Store(c3, scale, ref Unsafe.Add(ref c, 3 * ldc), columns);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<double> lo, Vector256<double> hi, double scale, ref double c, int columns)
+    {
+        if (columns == 8)
+        {
+            Vector256.FusedMultiplyAdd(lo, Vector256.Create(scale), Vector256.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            Vector256.FusedMultiplyAdd(hi, Vector256.Create(scale), Vector256.LoadUnsafe(ref c, 4)).StoreUnsafe(ref c, 4);
+            return;
+        }
+        Store(lo, scale, ref c, Math.Min(4, columns));
+        if (columns > 4) Store(hi, scale, ref Unsafe.Add(ref c, 4), columns - 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<double> v, double scale, ref double c, int columns)
+    {
+        if (columns == 4)
+        {
+            Vector256.FusedMultiplyAdd(v, Vector256.Create(scale), Vector256.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            return;
+        }
+        for (int j = 0; j < columns; j++) Unsafe.Add(ref c, j) = Math.FusedMultiplyAdd(v.GetElement(j), scale, Unsafe.Add(ref c, j));
+    }
+}
