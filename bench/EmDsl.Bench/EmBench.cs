@@ -51,8 +51,11 @@ internal static class EmBench
             start = Initialization.FromParameters(weights).With(g, means.Select((m, j) => new GaussianParameters(m, covariances[j])).ToArray());
         }
         var mixture = Mixture.WithComponents(k).Observe(block).Build();
+        // EMDSL_BENCH_SEED sets the default start's seed; EMDSL_BENCH_SEEDING_ROWS its k-means++ seeding sample (all: 2147483647).
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("EMDSL_BENCH_SEED"), out int s) ? s : FitOptions.Default.Seed;
+        int? seedingRows = int.TryParse(Environment.GetEnvironmentVariable("EMDSL_BENCH_SEEDING_ROWS"), out int sr) ? sr : null;
         var options = defaultStart
-            ? FitOptions.Default with { MaxDegreeOfParallelism = threadsArg }
+            ? FitOptions.Default with { MaxDegreeOfParallelism = threadsArg, Seed = seed, Initialization = Initialization.KMeansPlusPlus(seedingRows: seedingRows) }
             : FitOptions.Default with
             {
                 Initialization = start, MaxIterations = iterations, RunAllIterations = true, Tolerance = 0,
@@ -71,7 +74,7 @@ internal static class EmBench
             ["system"] = "emdsl",
             ["dataset"] = Path.GetFileName(name),
             ["rows"] = n, ["columns"] = d, ["k"] = k, ["model"] = model,
-            ["start"] = defaultStart ? "default (k-means++)" : "given",
+            ["start"] = defaultStart ? $"default (k-means++, seed {seed}, seeding rows {(seedingRows?.ToString() ?? "default")})" : "given",
             ["iterations"] = fit.Iterations,
             ["seconds_per_iteration"] = seconds / Math.Max(1, fit.Iterations),
             ["seconds_total"] = seconds,

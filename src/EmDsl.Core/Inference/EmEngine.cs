@@ -370,7 +370,7 @@ internal static partial class EmEngine
                     var columns = _model.Blocks.SelectMany(b => b.Columns.ToArray().Concat(b.Block.Covariates))
                         .Concat(_model.Latent.Covariates).Distinct().Order().ToArray();
                     var labels = _model.Latent.StartLabels(
-                        () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel, _options.MaxDegreeOfParallelism), _sequences, random, restart);
+                        () => KMeansPlusPlus.Cluster(_data, columns, _weights, K, random, km.LloydIterations, _cancel, _options.MaxDegreeOfParallelism, km.SeedingRows), _sequences, random, restart);
                     if (_labels is not null) labels = AgreeWithKnown(labels);
                     if (_model.Latent is not MarkovChainRuntime) return FromLabels(labels);
                     var r = new double[ArraySize.Product(_data.Rows, K, () => $"The responsibilities of {_data.Rows:N0} rows × {K} components")];

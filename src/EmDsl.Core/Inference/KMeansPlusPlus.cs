@@ -25,7 +25,7 @@ internal static class KMeansPlusPlus
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Cluster(DataMatrix data, int[] columns, double[]? weights, int k, Random random, int lloydIterations, CancellationToken cancellationToken,
-        int maxDegreeOfParallelism = -1)
+        int maxDegreeOfParallelism = -1, int? seedingRows = null)
     {
         int n = data.Rows, d = columns.Length;
         int Block = Math.Clamp(BlockDoubles / Math.Max(1, d), 1, MaxBlock);
@@ -33,22 +33,30 @@ internal static class KMeansPlusPlus
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
         int blocks = (n + Block - 1) / Block;
         var centres = new double[k * d];
-        var nearest = new double[n];
+        // Workers' blocks of standardised rows, reused by every pass (Parallel.For may start many more local states than
+        // there are threads: allocating one each time added tens of megabytes to a 10⁶-row fit's peak).
+        var blockPool = new System.Collections.Concurrent.ConcurrentBag<double[]>();
 
-        int first = SampleIndex(random, n, weights, default);
-        scale.Row(first, centres.AsSpan(0, d));
-        ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(0, d), nearest.AsSpan(start, rows), first: true));
-        for (int c = 1; c < k; c++)
+        int sample = SeedingSampleRows(n, d, k, seedingRows);
+        if (sample < n) SeedOnSample(sample);
+        else
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            double total = 0;
-            for (int i = 0; i < n; i++) total += Weight(i, weights, nearest);
-            int pick = total > 0
-                ? SampleIndex(random, n, weights, nearest)
-                : SampleIndex(random, n, weights, default); // fewer distinct points than K
-            scale.Row(pick, centres.AsSpan(c * d, d));
-            int centre = c;
-            ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
+            var nearest = new double[n];
+            int first = SampleIndex(random, n, weights, default);
+            scale.Row(first, centres.AsSpan(0, d));
+            ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(0, d), nearest.AsSpan(start, rows), first: true));
+            for (int c = 1; c < k; c++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                double total = 0;
+                for (int i = 0; i < n; i++) total += Weight(i, weights, nearest);
+                int pick = total > 0
+                    ? SampleIndex(random, n, weights, nearest)
+                    : SampleIndex(random, n, weights, default); // fewer distinct points than K
+                scale.Row(pick, centres.AsSpan(c * d, d));
+                int centre = c;
+                ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
+            }
         }
 
         // Lloyd: each pass assigns every row to its nearest centre and sums the rows by their new label, slab by slab
@@ -81,7 +89,7 @@ internal static class KMeansPlusPlus
             Array.Clear(slabMass);
             Array.Clear(slabChanged);
             var options = n < 4 * Block ? new ParallelOptions { MaxDegreeOfParallelism = 1, CancellationToken = cancellationToken } : parallel;
-            ParallelWork.For(0, slabs, options, () => new double[Block * d], (g, x) =>
+            ParallelWork.For(0, slabs, options, blockPool, () => new double[Block * d], (g, x) =>
             {
                 var sum = slabSums.AsSpan(g * k * d, k * d);
                 var m = slabMass.AsSpan(g * k, k);
@@ -108,7 +116,7 @@ internal static class KMeansPlusPlus
         void ForBlocks(Action<int, int, double[]> body)
         {
             var options = n < 4 * Block ? new ParallelOptions { MaxDegreeOfParallelism = 1, CancellationToken = cancellationToken } : parallel;
-            ParallelWork.For(0, blocks, options, () => new double[Block * d], (b, x) =>
+            ParallelWork.For(0, blocks, options, blockPool, () => new double[Block * d], (b, x) =>
             {
                 int start = b * Block, rows = Math.Min(Block, n - start);
                 for (int i = 0; i < rows; i++) scale.Row(start + i, x.AsSpan(i * d, d));
@@ -116,6 +124,78 @@ internal static class KMeansPlusPlus
                 return x;
             });
         }
+
+        // The D² seeding on a uniform sample of the rows (drawn with the same random stream; sorted, so the draws
+        // below see the rows in data order), greedy as scikit-learn's: each new centre is the best of 2 + ⌊ln K⌋
+        // candidates drawn with probability ∝ weight × squared distance to the nearest centre so far, the one that
+        // leaves the smallest weighted sum of those distances. On a sample these trials cost little, and they make up
+        // for the rows the sample leaves out.
+        void SeedOnSample(int size)
+        {
+            var rows = UniformSample(random, n, size);
+            var x = new double[size * d];
+            for (int i = 0; i < size; i++) scale.Row(rows[i], x.AsSpan(i * d, d));
+            double[]? w = weights is null ? null : rows.Select(i => weights[i]).ToArray();
+            var near = new double[size];
+            var trial = new double[size];
+            var best = new double[size];
+            int trials = 2 + (int)Math.Log(k);
+            int first = SampleIndex(random, size, w, default);
+            x.AsSpan(first * d, d).CopyTo(centres.AsSpan(0, d));
+            Nearer(x, size, d, centres.AsSpan(0, d), near, first: true);
+            for (int c = 1; c < k; c++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                double total = 0;
+                for (int i = 0; i < size; i++) total += Weight(i, w, near);
+                int chosen = -1;
+                double lowest = double.PositiveInfinity;
+                for (int t = 0; t < trials; t++)
+                {
+                    int pick = total > 0 ? SampleIndex(random, size, w, near) : SampleIndex(random, size, w, default);
+                    near.CopyTo(trial, 0);
+                    Nearer(x, size, d, x.AsSpan(pick * d, d), trial, first: false);
+                    double potential = 0;
+                    for (int i = 0; i < size; i++) potential += Weight(i, w, trial);
+                    if (potential < lowest)
+                    {
+                        lowest = potential;
+                        chosen = pick;
+                        (trial, best) = (best, trial);
+                    }
+                }
+                x.AsSpan(chosen * d, d).CopyTo(centres.AsSpan(c * d, d));
+                (near, best) = (best, near);
+            }
+        }
+    }
+
+    /// <summary>Doubles of standardised rows a seeding sample may hold (32 MB); wider data is seeded on every row.</summary>
+    private const int SampleDoubles = 1 << 22;
+
+    /// <summary>
+    /// The rows the D² seeding runs on: <paramref name="requested"/> or max(20·K·D, 10 000), at least K, at most
+    /// <see cref="SampleDoubles"/> values; n (every row) when that is not fewer than n.
+    /// </summary>
+    internal static int SeedingSampleRows(int n, int d, int k, int? requested)
+    {
+        long size = Math.Max(k, requested ?? StreamedData.DefaultSampleRows(k, d));
+        if (size >= n || size * Math.Max(1, d) > SampleDoubles) return n;
+        return (int)size;
+    }
+
+    /// <summary>size distinct row indices out of n, uniformly (Floyd's algorithm), in increasing order.</summary>
+    private static int[] UniformSample(Random random, int n, int size)
+    {
+        var chosen = new HashSet<int>(size);
+        for (int j = n - size; j < n; j++)
+        {
+            int t = random.Next(j + 1);
+            if (!chosen.Add(t)) chosen.Add(j);
+        }
+        var rows = chosen.ToArray();
+        Array.Sort(rows);
+        return rows;
     }
 
     /// <summary>nearest[i] = ‖x_i − c‖² (first) or the smaller of it and nearest[i], for the block's standardised rows.</summary>

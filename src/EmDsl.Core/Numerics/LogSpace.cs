@@ -98,9 +98,7 @@ public static class LogSpace
         var evs = buffer.Slice(2 * block, block);
         var maxima = buffer.Slice(3 * block, block);
         var special = buffer.Slice(4 * block, block);
-        Span<double> tail = stackalloc double[4];
         ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
-        ref double tail0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(tail);
         var floor = Vector256.Create(-746.0);
         for (int first = 0; first < rows; first += block)
         {
@@ -157,12 +155,15 @@ public static class LogSpace
                 }
                 if (rest > 0)
                 {
-                    tail.Fill(double.NegativeInfinity);
-                    for (int j = 0; j < rest; j++) tail[j] = Unsafe.Add(ref row, vectors + j) - max;
-                    var v = Vector256.LoadUnsafe(ref tail0);
+                    ref double last = ref Unsafe.Add(ref row, vectors);
+                    var v = Vector256.Create(last - max,
+                        rest > 1 ? Unsafe.Add(ref last, 1) - max : double.NegativeInfinity,
+                        rest > 2 ? Unsafe.Add(ref last, 2) - max : double.NegativeInfinity,
+                        double.NegativeInfinity);
                     var e = ReproducibleMath.ExpLanes(v);
-                    e.StoreUnsafe(ref tail0);
-                    for (int j = 0; j < rest; j++) Unsafe.Add(ref row, vectors + j) = tail[j];
+                    last = e.GetElement(0);
+                    if (rest > 1) Unsafe.Add(ref last, 1) = e.GetElement(1);
+                    if (rest > 2) Unsafe.Add(ref last, 2) = e.GetElement(2);
                     sumV += e;
                     evV += e * Vector256.Max(v, floor);
                 }
