@@ -85,13 +85,16 @@ internal static unsafe class TiledGemm
                         if (vectors % 2 == 1)
                         {
                             bool last = vectors == 1;
-                            Tile4x4(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), last && masked, mask);
+                            if (last && masked) Tile4x4<MaskedLoad>(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), mask);
+                            else Tile4x4<WholeLoad>(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), mask);
                             j = 4;
                             v = 1;
                         }
                         for (; v < vectors; v += 2, j += 8)
-                            Tile4x8(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc,
-                                rows, Math.Min(8, n - j), v + 2 == vectors && masked, mask);
+                            if (v + 2 == vectors && masked)
+                                Tile4x8<MaskedLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, n - j, mask);
+                            else
+                                Tile4x8<WholeLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, Math.Min(8, n - j), mask);
                     }
                 }
             }
@@ -102,6 +105,24 @@ internal static unsafe class TiledGemm
         }
     }
 
+    /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>
+    private interface IVectorLoad
+    {
+        static abstract Vector256<double> Load(ref double at, Vector256<double> mask);
+    }
+
+    private struct WholeLoad : IVectorLoad
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<double> Load(ref double at, Vector256<double> mask) => Vector256.LoadUnsafe(ref at);
+    }
+
+    private struct MaskedLoad : IVectorLoad
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<double> Load(ref double at, Vector256<double> mask) => Avx.MaskLoad((double*)Unsafe.AsPointer(ref at), mask);
+    }
+
     /// <summary>Offsets of a tile's rows 1–3 from row 0; rows past the last real one repeat it.</summary>
     private readonly struct RowSteps(nint rowStep, int rows)
     {
@@ -109,8 +130,8 @@ internal static unsafe class TiledGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Tile4x8(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
-        double scale, ref double c, int ldc, int rows, int columns, bool maskHigh, Vector256<double> mask)
+    private static void Tile4x8<THigh>(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
+        double scale, ref double c, int ldc, int rows, int columns, Vector256<double> mask) where THigh : struct, IVectorLoad
     {
         Vector256<double> c00 = default, c01 = default, c10 = default, c11 = default,
             c20 = default, c21 = default, c30 = default, c31 = default;
@@ -118,44 +139,24 @@ internal static unsafe class TiledGemm
         ref double a2 = ref Unsafe.Add(ref a, steps.Two);
         ref double a3 = ref Unsafe.Add(ref a, steps.Three);
         nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
-        if (!maskHigh)
-            for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
-            {
-                ref double bp = ref Unsafe.Add(ref b, bo);
-                var b0 = Vector256.LoadUnsafe(ref bp);
-                var b1 = Vector256.LoadUnsafe(ref bp, 4);
-                var x = Vector256.Create(Unsafe.Add(ref a, ap));
-                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
-                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-                x = Vector256.Create(Unsafe.Add(ref a1, ap));
-                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
-                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-                x = Vector256.Create(Unsafe.Add(ref a2, ap));
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
-                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-                x = Vector256.Create(Unsafe.Add(ref a3, ap));
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
-                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            }
-        else
-            for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
-            {
-                ref double bp = ref Unsafe.Add(ref b, bo);
-                var b0 = Vector256.LoadUnsafe(ref bp);
-                var b1 = Avx.MaskLoad((double*)Unsafe.AsPointer(ref Unsafe.Add(ref bp, 4)), mask);
-                var x = Vector256.Create(Unsafe.Add(ref a, ap));
-                c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
-                c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-                x = Vector256.Create(Unsafe.Add(ref a1, ap));
-                c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
-                c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-                x = Vector256.Create(Unsafe.Add(ref a2, ap));
-                c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
-                c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-                x = Vector256.Create(Unsafe.Add(ref a3, ap));
-                c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
-                c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            }
+        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+        {
+            ref double bp = ref Unsafe.Add(ref b, bo);
+            var b0 = Vector256.LoadUnsafe(ref bp);
+            var b1 = THigh.Load(ref Unsafe.Add(ref bp, 4), mask);
+            var x = Vector256.Create(Unsafe.Add(ref a, ap));
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(Unsafe.Add(ref a1, ap));
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(Unsafe.Add(ref a2, ap));
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(Unsafe.Add(ref a3, ap));
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+        }
         Store(c00, c01, scale, ref c, columns);
         if (rows > 1) Store(c10, c11, scale, ref Unsafe.Add(ref c, ldc), columns);
         if (rows > 2) Store(c20, c21, scale, ref Unsafe.Add(ref c, 2 * ldc), columns);
@@ -163,8 +164,8 @@ internal static unsafe class TiledGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Tile4x4(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
-        double scale, ref double c, int ldc, int rows, int columns, bool masked, Vector256<double> mask)
+    private static void Tile4x4<TLoad>(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth,
+        double scale, ref double c, int ldc, int rows, int columns, Vector256<double> mask) where TLoad : struct, IVectorLoad
     {
         Vector256<double> c0 = default, c1 = default, c2 = default, c3 = default;
         ref double a1 = ref Unsafe.Add(ref a, steps.One);
@@ -174,7 +175,7 @@ internal static unsafe class TiledGemm
         for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
         {
             ref double bp = ref Unsafe.Add(ref b, bo);
-            var b0 = masked ? Avx.MaskLoad((double*)Unsafe.AsPointer(ref bp), mask) : Vector256.LoadUnsafe(ref bp);
+            var b0 = TLoad.Load(ref bp, mask);
             c0 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a, ap)), b0, c0);
             c1 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a1, ap)), b0, c1);
             c2 = Vector256.FusedMultiplyAdd(Vector256.Create(Unsafe.Add(ref a2, ap)), b0, c2);
