@@ -48,11 +48,7 @@ internal static class KMeansPlusPlus
             for (int c = 1; c < k; c++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                double total = 0;
-                for (int i = 0; i < n; i++) total += Weight(i, weights, nearest);
-                int pick = total > 0
-                    ? SampleIndex(random, n, weights, nearest)
-                    : SampleIndex(random, n, weights, default); // fewer distinct points than K
+                int pick = SampleIndex(random, n, weights, nearest);
                 scale.Row(pick, centres.AsSpan(c * d, d));
                 int centre = c;
                 ForBlocks((start, rows, x) => Nearer(x, rows, d, centres.AsSpan(centre * d, d), nearest.AsSpan(start, rows), first: false));
@@ -146,13 +142,11 @@ internal static class KMeansPlusPlus
             for (int c = 1; c < k; c++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                double total = 0;
-                for (int i = 0; i < size; i++) total += Weight(i, w, near);
                 int chosen = -1;
                 double lowest = double.PositiveInfinity;
                 for (int t = 0; t < trials; t++)
                 {
-                    int pick = total > 0 ? SampleIndex(random, size, w, near) : SampleIndex(random, size, w, default);
+                    int pick = SampleIndex(random, size, w, near);
                     near.CopyTo(trial, 0);
                     Nearer(x, size, d, x.AsSpan(pick * d, d), trial, first: false);
                     double potential = 0;
@@ -260,12 +254,21 @@ internal static class KMeansPlusPlus
         return s;
     }
 
-    /// <summary>Draws row i with probability proportional to w_i·f_i (w the weights, 1 when null; f the factors, 1 when empty).</summary>
+    /// <summary>
+    /// Draws row i with probability proportional to w_i·f_i (w the weights, 1 when null; f the factors, 1 when empty);
+    /// when every w_i·f_i is 0 (every row already a centre: fewer distinct points than K), by the weights alone.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int SampleIndex(Random random, int n, double[]? weights, ReadOnlySpan<double> factors)
     {
         double total = 0;
         for (int i = 0; i < n; i++) total += Weight(i, weights, factors);
+        if (!(total > 0) && !factors.IsEmpty)
+        {
+            factors = default;
+            total = 0;
+            for (int i = 0; i < n; i++) total += Weight(i, weights, factors);
+        }
         double u = random.NextDouble() * total, c = 0;
         int last = 0;
         for (int i = 0; i < n; i++)

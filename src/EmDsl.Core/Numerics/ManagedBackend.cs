@@ -13,7 +13,17 @@ namespace EmDsl.Numerics;
 /// </summary>
 internal sealed class ManagedBackend : IDenseBackend
 {
-    public static readonly ManagedBackend Instance = new();
+    public static readonly ManagedBackend Instance = new(tiles: true);
+
+    /// <summary>
+    /// The same without <see cref="TiledGemm"/>: the products a machine without 256-bit vectors runs (tests check it
+    /// here, where the tiles would otherwise take every product).
+    /// </summary>
+    internal static readonly ManagedBackend WithoutTiles = new(tiles: false);
+
+    private readonly bool _tiles;
+
+    private ManagedBackend(bool tiles) => _tiles = tiles;
 
     private const int BlockK = 256;
 
@@ -56,7 +66,7 @@ internal sealed class ManagedBackend : IDenseBackend
             return;
         }
 
-        if (TiledGemm.IsSupported)
+        if (_tiles && TiledGemm.IsSupported)
         {
             TiledGemm.Add(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
             return;

@@ -21,9 +21,13 @@ internal static class Backends
 
     public static TheoryData<string> Names() => new(List());
 
+    /// <summary>The managed products without the register tiles (what a machine without 256-bit vectors runs); for the GEMM tests.</summary>
+    public const string ManagedWithoutTiles = "managed-without-tiles";
+
     public static IDenseBackend Resolve(string name)
     {
         if (name == Managed) return ManagedBackend.Instance;
+        if (name == ManagedWithoutTiles) return ManagedBackend.WithoutTiles;
         var backend = OpenBlasBackend.TryLoad(out var why);
         Assert.True(backend is not null, $"OpenBLAS did not load ({ComputeBackend.EnvironmentVariable}={Requested ?? "<unset>"}): {why}");
         return backend;

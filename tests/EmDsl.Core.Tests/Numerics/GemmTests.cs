@@ -8,7 +8,8 @@ namespace EmDsl.Tests.Numerics;
 /// <summary>C ← α·op(A)·op(B) + β·C on every backend against a naive triple loop.</summary>
 public class GemmTests
 {
-    public static TheoryData<string> BackendNames() => Backends.Names();
+    /// <summary>Every backend, and the managed products without their tiles (the fallback of machines without 256-bit vectors).</summary>
+    public static TheoryData<string> BackendNames() => new([.. Backends.List(), Backends.ManagedWithoutTiles]);
 
     /// <summary>One GEMM call: shapes, leading dimensions (padding beyond the columns), scalars and a seed for the entries.</summary>
     internal sealed record GemmCase(bool TransA, bool TransB, int M, int N, int K, int PadA, int PadB, int PadC,
