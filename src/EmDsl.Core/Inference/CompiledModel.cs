@@ -418,7 +418,7 @@ internal sealed partial class CompiledModel
         if (_statisticsAreTheData && !data.MayHaveMissing && data.Columns == s)
         {
             var values = data.Values.Slice(0, data.Rows * s);
-            if (values.ContainsAnyExceptInRange(double.MinValue, double.MaxValue)) Blocks[0].Statistics(data, ws.Gather, ws.T, s, 0); // reports the row
+            if (!Finite.All(values)) Blocks[0].Statistics(data, ws.Gather, ws.T, s, 0); // reports the row
             return values;
         }
         var t = ws.T.AsSpan(0, data.Rows * s);

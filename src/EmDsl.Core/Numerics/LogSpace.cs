@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EmDsl.Numerics;
 
@@ -46,7 +47,8 @@ public static class LogSpace
         if (entropy && entropies.Length < rows) throw new ArgumentException("entropies is shorter than rows.", nameof(entropies));
         if (cols < 32)
         {
-            SoftmaxShortRowsInPlace(logits, rows, cols, logNormalizers, entropies);
+            if (Avx.IsSupported) SoftmaxFourRowsAtATime(logits, rows, cols, logNormalizers, entropies);
+            else SoftmaxShortRowsOneAtATime(logits, 0, rows, cols, logNormalizers, entropies);
             return;
         }
         double[]? shifted = entropy ? new double[cols] : null;
@@ -78,7 +80,7 @@ public static class LogSpace
     }
 
     /// <summary>
-    /// The same for rows shorter than a few vectors (a mixture's K), where per-row calls of the vectorised primitives
+    /// The same for rows shorter than a few vectors (a mixture's K), rows firstRow to firstRow + rowCount − 1, where per-row calls of the vectorised primitives
     /// would cost more than the arithmetic. Each row is shifted by its maximum and exponentiated in place, a vector at a
     /// time (ReproducibleMath's kernel: the same bits on every thread), its last partial vector padded with −∞ (whose
     /// exp is exactly 0), while its sum and Σ e·v accumulate; a block's sums are then logged by one call of
@@ -86,9 +88,11 @@ public static class LogSpace
     /// block they fall in.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SoftmaxShortRowsInPlace(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
+    internal static void SoftmaxShortRowsOneAtATime(Span<double> logits, int firstRow, int rowCount, int cols, Span<double> logNormalizers,
+        Span<double> entropies)
     {
         bool entropy = !entropies.IsEmpty;
+        int end = firstRow + rowCount;
         int vectors = cols / 4 * 4, rest = cols - vectors;
         const int block = 64;
         // Per row of a block: the sum, its logarithm, Σ e·v, the maximum and whether the row is special (NaN or ±∞).
@@ -100,9 +104,9 @@ public static class LogSpace
         var special = buffer.Slice(4 * block, block);
         ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
         var floor = Vector256.Create(-746.0);
-        for (int first = 0; first < rows; first += block)
+        for (int first = firstRow; first < end; first += block)
         {
-            int n = Math.Min(block, rows - first);
+            int n = Math.Min(block, end - first);
             for (int r = 0; r < n; r++)
             {
                 int i = first + r;
@@ -151,7 +155,7 @@ public static class LogSpace
                     var e = ReproducibleMath.ExpLanes(v);
                     e.StoreUnsafe(ref row, (nuint)j);
                     sumV += e;
-                    evV += e * Vector256.Max(v, floor);
+                    evV += e * Vector256.MaxNative(v, floor);
                 }
                 if (rest > 0)
                 {
@@ -165,7 +169,7 @@ public static class LogSpace
                     if (rest > 1) Unsafe.Add(ref last, 1) = e.GetElement(1);
                     if (rest > 2) Unsafe.Add(ref last, 2) = e.GetElement(2);
                     sumV += e;
-                    evV += e * Vector256.Max(v, floor);
+                    evV += e * Vector256.MaxNative(v, floor);
                 }
                 sums[r] = (sumV[0] + sumV[1]) + (sumV[2] + sumV[3]);
                 evs[r] = (evV[0] + evV[1]) + (evV[2] + evV[3]);
@@ -184,6 +188,158 @@ public static class LogSpace
                 if (entropy) entropies[i] = logSums[r] - evs[r] * inv;
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="SoftmaxShortRowsOneAtATime"/> four rows at a time, with the same bits: the four rows' columns are
+    /// transposed (4 × 4 blocks, in registers) into vectors that hold one column of the four rows, so the maximum, the
+    /// shift, exp, the sums and their logarithm, the scaling and the entropy are all lane-wise, with no horizontal
+    /// reduction per row. Column j is added into the accumulator j mod 4, which is the lane the one-row code adds it into,
+    /// and the four accumulators are added as that code adds its lanes, so each row's sum is formed in the same order.
+    /// Groups go eight at a time (32 rows), so exp and log each run once over the block in ReproducibleMath's own loops
+    /// and the groups' long dependency chains (log, the division) overlap. A group with a NaN or an infinite maximum,
+    /// and the last rows mod 4, go to the one-row code.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxFourRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
+    {
+        const int groups = 8, room = 4 * 32; // cols < 32: a group's columns fill at most 4 · 31 doubles
+        bool entropy = !entropies.IsEmpty;
+        int vectors = cols / 4 * 4, quads = rows / 4 * 4, groupSize = 4 * cols;
+        // Per group g at g · 4 cols: column j of its four rows at 4j, then shifted by their maxima; exps likewise.
+        Span<double> buffer = stackalloc double[2144]; // 2 · groups · room + 3 · 4 · groups
+        ref double shifted0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer);
+        ref double exp0 = ref Unsafe.Add(ref shifted0, groups * room);
+        ref double max0 = ref Unsafe.Add(ref exp0, groups * room);   // the groups' maxima, 4 per group
+        ref double sum0 = ref Unsafe.Add(ref max0, 4 * groups);            // their sums, then logarithms
+        ref double ev0 = ref Unsafe.Add(ref sum0, 4 * groups);             // their Σ e·v
+        Span<double> special = stackalloc double[8]; // groups: 1 where the group goes to the one-row code
+        ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
+        ref double normalizer0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logNormalizers);
+        ref double entropy0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(entropies);
+        var floor = Vector256.Create(-746.0);
+        var infinity = Vector256.Create(double.PositiveInfinity);
+        nuint stride = (nuint)cols;
+        for (int first = 0; first < quads; first += 4 * groups)
+        {
+            int count = Math.Min(groups, (quads - first) / 4);
+            for (int g = 0; g < count; g++)
+            {
+                ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 4 * g) * cols);
+                ref double column0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                var max = Vector256.Create(double.NegativeInfinity);
+                var ok = Vector256<double>.AllBitsSet;
+                for (int j = 0; j < vectors; j += 4)
+                {
+                    var a = Vector256.LoadUnsafe(ref row0, (nuint)j);
+                    var b = Vector256.LoadUnsafe(ref row0, stride + (nuint)j);
+                    var c = Vector256.LoadUnsafe(ref row0, 2 * stride + (nuint)j);
+                    var d = Vector256.LoadUnsafe(ref row0, 3 * stride + (nuint)j);
+                    Transpose(ref a, ref b, ref c, ref d);
+                    ok &= Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d);
+                    max = Vector256.MaxNative(max, Vector256.MaxNative(Vector256.MaxNative(a, b), Vector256.MaxNative(c, d)));
+                    a.StoreUnsafe(ref column0, (nuint)(4 * j));
+                    b.StoreUnsafe(ref column0, (nuint)(4 * j + 4));
+                    c.StoreUnsafe(ref column0, (nuint)(4 * j + 8));
+                    d.StoreUnsafe(ref column0, (nuint)(4 * j + 12));
+                }
+                for (int j = vectors; j < cols; j++)
+                {
+                    var a = Vector256.Create(Unsafe.Add(ref row0, j), Unsafe.Add(ref row0, (nint)stride + j),
+                        Unsafe.Add(ref row0, 2 * (nint)stride + j), Unsafe.Add(ref row0, 3 * (nint)stride + j));
+                    ok &= Vector256.Equals(a, a);
+                    max = Vector256.MaxNative(max, a);
+                    a.StoreUnsafe(ref column0, (nuint)(4 * j));
+                }
+                ok &= Vector256.LessThan(Vector256.Abs(max), infinity);
+                special[g] = Vector256.EqualsAll(ok.AsUInt64(), Vector256<ulong>.AllBitsSet) ? 0 : 1;
+                if (special[g] != 0) max = Vector256<double>.Zero; // its buffers are exponentiated but not used
+                max.StoreUnsafe(ref max0, (nuint)(4 * g));
+                for (int j = 0; j < cols; j++)
+                    (Vector256.LoadUnsafe(ref column0, (nuint)(4 * j)) - max).StoreUnsafe(ref column0, (nuint)(4 * j));
+            }
+            ReproducibleMath.ExpUnchecked(ref shifted0, ref exp0, count * groupSize);
+            for (int g = 0; g < count; g++)
+            {
+                ref double v0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
+                Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
+                Vector256<double> w0 = default, w1 = default, w2 = default, w3 = default;
+                for (int j = 0; j < cols; j += 4)
+                {
+                    nuint at = (nuint)(4 * j);
+                    var x = Vector256.LoadUnsafe(ref e0, at);
+                    s0 += x;
+                    w0 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at), floor);
+                    if (j + 1 == cols) break;
+                    x = Vector256.LoadUnsafe(ref e0, at + 4);
+                    s1 += x;
+                    w1 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 4), floor);
+                    if (j + 2 == cols) break;
+                    x = Vector256.LoadUnsafe(ref e0, at + 8);
+                    s2 += x;
+                    w2 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 8), floor);
+                    if (j + 3 == cols) break;
+                    x = Vector256.LoadUnsafe(ref e0, at + 12);
+                    s3 += x;
+                    w3 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 12), floor);
+                }
+                ((s0 + s1) + (s2 + s3)).StoreUnsafe(ref sum0, (nuint)(4 * g));
+                ((w0 + w1) + (w2 + w3)).StoreUnsafe(ref ev0, (nuint)(4 * g));
+            }
+            // The sums' logarithms, all groups' in one call (independent chains), into the spent shifted buffer.
+            ReproducibleMath.Log(buffer.Slice(2 * groups * room + 4 * groups, 4 * count), buffer.Slice(0, 4 * count));
+            for (int g = 0; g < count; g++)
+            {
+                int i = first + 4 * g;
+                if (special[g] != 0)
+                {
+                    SoftmaxShortRowsOneAtATime(logits, i, 4, cols, logNormalizers, entropies);
+                    continue;
+                }
+                var logSum = Vector256.LoadUnsafe(ref shifted0, (nuint)(4 * g));
+                var inv = Vector256<double>.One / Vector256.LoadUnsafe(ref sum0, (nuint)(4 * g));
+                (Vector256.LoadUnsafe(ref max0, (nuint)(4 * g)) + logSum).StoreUnsafe(ref normalizer0, (nuint)i);
+                if (entropy) (logSum - Vector256.LoadUnsafe(ref ev0, (nuint)(4 * g)) * inv).StoreUnsafe(ref entropy0, (nuint)i);
+                ref double row0 = ref Unsafe.Add(ref logit0, (nint)i * cols);
+                ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
+                for (int j = 0; j < vectors; j += 4)
+                {
+                    var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
+                    var b = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 4)) * inv;
+                    var c = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 8)) * inv;
+                    var d = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 12)) * inv;
+                    Transpose(ref a, ref b, ref c, ref d);
+                    a.StoreUnsafe(ref row0, (nuint)j);
+                    b.StoreUnsafe(ref row0, stride + (nuint)j);
+                    c.StoreUnsafe(ref row0, 2 * stride + (nuint)j);
+                    d.StoreUnsafe(ref row0, 3 * stride + (nuint)j);
+                }
+                for (int j = vectors; j < cols; j++)
+                {
+                    var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
+                    Unsafe.Add(ref row0, j) = a.GetElement(0);
+                    Unsafe.Add(ref row0, (nint)stride + j) = a.GetElement(1);
+                    Unsafe.Add(ref row0, 2 * (nint)stride + j) = a.GetElement(2);
+                    Unsafe.Add(ref row0, 3 * (nint)stride + j) = a.GetElement(3);
+                }
+            }
+        }
+        if (quads < rows) SoftmaxShortRowsOneAtATime(logits, quads, rows - quads, cols, logNormalizers, entropies);
+    }
+
+    /// <summary>Transposes the 4 × 4 block whose rows are a, b, c, d.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(ref Vector256<double> a, ref Vector256<double> b, ref Vector256<double> c, ref Vector256<double> d)
+    {
+        var ab0 = Avx.UnpackLow(a, b);   // a0 b0 a2 b2
+        var ab1 = Avx.UnpackHigh(a, b);  // a1 b1 a3 b3
+        var cd0 = Avx.UnpackLow(c, d);   // c0 d0 c2 d2
+        var cd1 = Avx.UnpackHigh(c, d);  // c1 d1 c3 d3
+        a = Avx.Permute2x128(ab0, cd0, 0x20);
+        b = Avx.Permute2x128(ab1, cd1, 0x20);
+        c = Avx.Permute2x128(ab0, cd0, 0x31);
+        d = Avx.Permute2x128(ab1, cd1, 0x31);
     }
 
     /// <summary>The limit of softmax when some logits are +∞: their entries share the mass equally, the rest get 0.</summary>
