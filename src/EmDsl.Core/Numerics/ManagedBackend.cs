@@ -38,11 +38,20 @@ internal sealed class ManagedBackend : IDenseBackend
     {
         BackendChecks.Gemm(transA, transB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
-        for (int i = 0; i < m; i++)
+        if (beta != 1)
         {
-            var ci = c.Slice(i * ldc, n);
-            if (beta == 0) ci.Clear();
-            else if (beta != 1) TensorPrimitives.Multiply(ci, beta, ci);
+            if (ldc == n) // C contiguous: one call, not one per row (thousands of rows in a chunk's log-joint)
+            {
+                if (beta == 0) c.Slice(0, m * n).Clear();
+                else TensorPrimitives.Multiply(c.Slice(0, m * n), beta, c.Slice(0, m * n));
+            }
+            else
+                for (int i = 0; i < m; i++)
+                {
+                    var ci = c.Slice(i * ldc, n);
+                    if (beta == 0) ci.Clear();
+                    else TensorPrimitives.Multiply(ci, beta, ci);
+                }
         }
         if (m == 0 || n == 0 || k == 0 || alpha == 0) return;
 
