@@ -58,7 +58,47 @@ internal static class ReproducibleMath
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ExpVectors(ref double from, ref double to, int n)
     {
-        for (int i = 0; i < n; i += 4) Exp(Vector256.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Exp512(Vector512.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+        for (; i < n; i += 4) Exp(Vector256.LoadUnsafe(ref from, (nuint)i)).StoreUnsafe(ref to, (nuint)i);
+    }
+
+    /// <summary>
+    /// <see cref="Exp(Vector256{double})"/> on eight lanes, operation for operation, so each lane gets the same bits (a
+    /// test compares the two widths): where the processor has 512-bit vectors it halves the instructions per entry
+    /// (exp 1.2 → 0.83 ns per entry on the development machine). The same kernel written twice because Vector512 does
+    /// not implement ISimdVector in .NET 10, so one generic kernel cannot serve both widths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<double> Exp512(Vector512<double> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-746.0)), Vector512.Create(710.0));
+        var t = Vector512.FusedMultiplyAdd(x, Vector512.Create(Log2E), Vector512.Create(Shifter));
+        var n = t - Vector512.Create(Shifter);
+        var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2High), x);
+        r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(Ln2Low), r);
+        var r2 = r * r;
+        var r4 = r2 * r2;
+        var r8 = r4 * r4;
+        var p01 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.0), Vector512.Create(1.0));
+        var p23 = Vector512.FusedMultiplyAdd(r, Vector512.Create(0.16666666666666666), Vector512.Create(0.5));
+        var p45 = Vector512.FusedMultiplyAdd(r, Vector512.Create(0.008333333333333333), Vector512.Create(0.041666666666666664));
+        var p67 = Vector512.FusedMultiplyAdd(r, Vector512.Create(0.0001984126984126984), Vector512.Create(0.001388888888888889));
+        var p89 = Vector512.FusedMultiplyAdd(r, Vector512.Create(2.7557319223985893e-06), Vector512.Create(2.48015873015873e-05));
+        var p1011 = Vector512.FusedMultiplyAdd(r, Vector512.Create(2.505210838544172e-08), Vector512.Create(2.755731922398589e-07));
+        var p1213 = Vector512.FusedMultiplyAdd(r, Vector512.Create(1.6059043836821613e-10), Vector512.Create(2.08767569878681e-09));
+        var p03 = Vector512.FusedMultiplyAdd(r2, p23, p01);
+        var p47 = Vector512.FusedMultiplyAdd(r2, p67, p45);
+        var p811 = Vector512.FusedMultiplyAdd(r2, p1011, p89);
+        var p07 = Vector512.FusedMultiplyAdd(r4, p47, p03);
+        var p813 = Vector512.FusedMultiplyAdd(r4, p1213, p811);
+        var p = Vector512.FusedMultiplyAdd(r8, p813, p07);
+        var biased = t.AsInt64() - Vector512.Create(ShifterBits) + Vector512.Create(1100L); // n + 1100 ∈ [24, 2124]
+        var half = Vector512.ShiftRightLogical(biased, 1);
+        var scale1 = Vector512.ShiftLeft(half + Vector512.Create(473L), 52).AsDouble();            // 2^(⌊(n+1100)/2⌋ − 550)
+        var scale2 = Vector512.ShiftLeft(biased - half + Vector512.Create(473L), 52).AsDouble();   // 2^(n − that)
+        return p * scale1 * scale2;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

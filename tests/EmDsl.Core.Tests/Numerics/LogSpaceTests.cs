@@ -228,6 +228,37 @@ public class LogSpaceTests
             }
         });
     }
+
+    /// <summary>
+    /// ReproducibleMath.Exp over a span runs its bulk on 512-bit vectors where the processor has them; every element
+    /// must get the bits the 4-lane kernel gives it (the one the softmax's tails and other machines use): arguments
+    /// over the whole range, including those whose results are subnormal, 0, +∞ or NaN.
+    /// </summary>
+    [Fact]
+    public void ExpGivesTheSameBitsAtEveryVectorWidth()
+    {
+        var r = new Random(5);
+        int n = 200_003;
+        var x = new double[n];
+        double[] specials = { double.NaN, double.PositiveInfinity, double.NegativeInfinity, -0.0, 0.0, 709.78, 709.79, -708.4, -745.1, -745.2, -746, 1e-300, -1e-20 };
+        for (int i = 0; i < n; i++)
+            x[i] = r.Next(50) == 0 ? specials[r.Next(specials.Length)] : r.Next(3) switch
+            {
+                0 => -760 + 1480 * r.NextDouble(),
+                1 => -40 * r.NextDouble(),
+                _ => -750 + 50 * r.NextDouble(),
+            };
+        var bulk = new double[n];
+        ReproducibleMath.Exp(x, bulk);
+        for (int i = 0; i < n; i += 4)
+        {
+            var lanes = ReproducibleMath.ExpLanes(System.Runtime.Intrinsics.Vector256.Create(
+                x[i], x[Math.Min(i + 1, n - 1)], x[Math.Min(i + 2, n - 1)], x[Math.Min(i + 3, n - 1)]));
+            for (int l = 0; l < 4 && i + l < n; l++)
+                Assert.True(BitConverter.DoubleToInt64Bits(lanes[l]) == BitConverter.DoubleToInt64Bits(bulk[i + l]),
+                    $"exp({x[i + l]:R}): {bulk[i + l]:R} over the span, {lanes[l]:R} by the 4-lane kernel");
+        }
+    }
 }
 
 public class SpecialFunctionsTests
