@@ -13,17 +13,27 @@ namespace EmDsl.Numerics;
 /// </summary>
 internal sealed class ManagedBackend : IDenseBackend
 {
-    public static readonly ManagedBackend Instance = new(tiles: true);
+    public static readonly ManagedBackend Instance = new(tiles: true, wideTiles: true);
 
     /// <summary>
     /// The same without <see cref="TiledGemm"/>: the products a machine without 256-bit vectors runs (tests check it
     /// here, where the tiles would otherwise take every product).
     /// </summary>
-    internal static readonly ManagedBackend WithoutTiles = new(tiles: false);
+    internal static readonly ManagedBackend WithoutTiles = new(tiles: false, wideTiles: false);
 
-    private readonly bool _tiles;
+    /// <summary>
+    /// The same with the 256-bit tiles only: what a machine without 512-bit vectors runs (tests check it here, and that
+    /// the 512-bit tiles give its bits).
+    /// </summary>
+    internal static readonly ManagedBackend With256BitTiles = new(tiles: true, wideTiles: false);
 
-    private ManagedBackend(bool tiles) => _tiles = tiles;
+    private readonly bool _tiles, _wideTiles;
+
+    private ManagedBackend(bool tiles, bool wideTiles)
+    {
+        _tiles = tiles;
+        _wideTiles = wideTiles;
+    }
 
     private const int BlockK = 256;
 
@@ -77,7 +87,7 @@ internal sealed class ManagedBackend : IDenseBackend
 
         if (_tiles && TiledGemm.IsSupported)
         {
-            TiledGemm.Add(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc);
+            TiledGemm.Add(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, _wideTiles);
             return;
         }
 

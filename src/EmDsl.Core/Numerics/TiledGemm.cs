@@ -9,7 +9,8 @@ namespace EmDsl.Numerics;
 /// <summary>
 /// C += α·op(A)·op(B) by register tiles: 4 rows × 8 columns of C held in eight 256-bit accumulators while the shared
 /// dimension p runs, each step one broadcast of A(i, p) per row and two loads of B(p, j..j+8), eight fused
-/// multiply–adds. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
+/// multiply–adds; where the processor has 512-bit vectors, whole 8 × 8 blocks of C in eight 512-bit accumulators
+/// (<see cref="Tile8x8"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
 /// arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
 /// S shared) and the responsibilities' statistics (Rᵀ·T: K rows, S columns, thousands shared).
 /// <para>
@@ -38,9 +39,12 @@ internal static unsafe class TiledGemm
     /// </summary>
     public static bool Suits(int m, int n, int k) => IsSupported && Math.Min(m, n) <= 16 && k >= 16;
 
-    /// <summary>C += α·op(A)·op(B); C is m×n, the shared dimension k. The caller checked the shapes.</summary>
+    /// <summary>
+    /// C += α·op(A)·op(B); C is m×n, the shared dimension k. The caller checked the shapes. <paramref name="wide"/>: use
+    /// the 512-bit tiles where the processor has 512-bit vectors (false: the 256-bit tiles alone; the same bits).
+    /// </summary>
     public static void Add(bool transA, bool transB, int m, int n, int k, double alpha,
-        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc)
+        ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb, Span<double> c, int ldc, bool wide = true)
     {
         double[]? packed = null;
         try
@@ -70,32 +74,24 @@ internal static unsafe class TiledGemm
                 ref double pa = ref MemoryMarshal.GetReference(a);
                 ref double pb = ref MemoryMarshal.GetReference(b);
                 ref double pc = ref MemoryMarshal.GetReference(c);
+                // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8x8 (one vector per row);
+                // the rows and columns left over go through the 256-bit tiles. Every element is summed in the same order
+                // either way, so the split changes no bit.
+                wide &= Vector512.IsHardwareAccelerated;
+                int m8 = wide ? m / 8 * 8 : 0, n8 = wide ? n / 8 * 8 : 0;
+                if (n8 == 0) m8 = 0;
+                var tiles = new Tiles(rowStep, columnStep, bStride, scale, ldc, n, mask, masked);
                 for (int p0 = 0; p0 < k; p0 += SharedBlock)
                 {
                     int depth = Math.Min(SharedBlock, k - p0);
                     ref double ab = ref Unsafe.Add(ref pa, p0 * columnStep);
                     ref double bb = ref Unsafe.Add(ref pb, p0 * bStride);
-                    for (int i = 0; i < m; i += 4)
-                    {
-                        int rows = Math.Min(4, m - i);
-                        ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
-                        ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
-                        var steps = new RowSteps(rowStep, rows);
-                        int j = 0, v = 0;
-                        if (vectors % 2 == 1)
-                        {
-                            bool last = vectors == 1;
-                            if (last && masked) Tile4x4<MaskedLoad>(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), mask);
-                            else Tile4x4<WholeLoad>(ref ai, steps, columnStep, ref bb, bStride, depth, scale, ref ci, ldc, rows, Math.Min(4, n), mask);
-                            j = 4;
-                            v = 1;
-                        }
-                        for (; v < vectors; v += 2, j += 8)
-                            if (v + 2 == vectors && masked)
-                                Tile4x8<MaskedLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, n - j, mask);
-                            else
-                                Tile4x8<WholeLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, Math.Min(8, n - j), mask);
-                    }
+                    for (int i = 0; i < m8; i += 8)
+                        for (int j = 0; j < n8; j += 8)
+                            Tile8x8(ref Unsafe.Add(ref ab, i * rowStep), rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale,
+                                ref Unsafe.Add(ref pc, (nint)i * ldc + j), ldc);
+                    if (n8 < n) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
+                    tiles.Rows(ref ab, ref bb, ref pc, depth, m8, m, 0);
                 }
             }
         }
@@ -103,6 +99,78 @@ internal static unsafe class TiledGemm
         {
             if (packed is not null) ArrayPool<double>.Shared.Return(packed);
         }
+    }
+
+    /// <summary>The 256-bit tiles over a range of C's rows, from a column on (a multiple of 4, so the masked lanes stay the same).</summary>
+    private readonly struct Tiles(nint rowStep, nint columnStep, nint bStride, double scale, int ldc, int n, Vector256<double> mask, bool masked)
+    {
+        /// <summary>Rows <paramref name="from"/> to <paramref name="to"/> − 1 of C, columns <paramref name="column"/> to n − 1, one block of the shared dimension.</summary>
+        public void Rows(ref double ab, ref double bb, ref double pc, int depth, int from, int to, int column)
+        {
+            int vectors = (n - column + 3) / 4;
+            if (vectors == 0) return;
+            for (int i = from; i < to; i += 4)
+            {
+                int rows = Math.Min(4, to - i);
+                ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
+                ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
+                var steps = new RowSteps(rowStep, rows);
+                int j = column, v = 0;
+                if (vectors % 2 == 1)
+                {
+                    bool last = vectors == 1;
+                    if (last && masked) Tile4x4<MaskedLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, Math.Min(4, n - j), mask);
+                    else Tile4x4<WholeLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, Math.Min(4, n - j), mask);
+                    j += 4;
+                    v = 1;
+                }
+                for (; v < vectors; v += 2, j += 8)
+                    if (v + 2 == vectors && masked)
+                        Tile4x8<MaskedLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, n - j, mask);
+                    else
+                        Tile4x8<WholeLoad>(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows, Math.Min(8, n - j), mask);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An 8 × 8 block of C in eight 512-bit accumulators, one per row: each step one load of B(p, j..j+8) and eight
+    /// broadcasts of A(i..i+8, p), eight fused multiply–adds; C += α·sum (β already applied) by one more per row. Each
+    /// element's chain is the 256-bit tiles' chain, so the bits are theirs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Tile8x8(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c, int ldc)
+    {
+        Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        ref double a1 = ref Unsafe.Add(ref a, rowStep);
+        ref double a2 = ref Unsafe.Add(ref a, 2 * rowStep);
+        ref double a3 = ref Unsafe.Add(ref a, 3 * rowStep);
+        ref double a4 = ref Unsafe.Add(ref a, 4 * rowStep);
+        ref double a5 = ref Unsafe.Add(ref a, 5 * rowStep);
+        ref double a6 = ref Unsafe.Add(ref a, 6 * rowStep);
+        ref double a7 = ref Unsafe.Add(ref a, 7 * rowStep);
+        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
+        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+        {
+            var bp = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, bo));
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, ap)), bp, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, ap)), bp, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, ap)), bp, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, ap)), bp, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, ap)), bp, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, ap)), bp, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, ap)), bp, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, ap)), bp, c7);
+        }
+        var s = Vector512.Create(scale);
+        Vector512.FusedMultiplyAdd(c0, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+        Vector512.FusedMultiplyAdd(c1, s, Vector512.LoadUnsafe(ref c, (nuint)ldc)).StoreUnsafe(ref c, (nuint)ldc);
+        Vector512.FusedMultiplyAdd(c2, s, Vector512.LoadUnsafe(ref c, (nuint)(2 * ldc))).StoreUnsafe(ref c, (nuint)(2 * ldc));
+        Vector512.FusedMultiplyAdd(c3, s, Vector512.LoadUnsafe(ref c, (nuint)(3 * ldc))).StoreUnsafe(ref c, (nuint)(3 * ldc));
+        Vector512.FusedMultiplyAdd(c4, s, Vector512.LoadUnsafe(ref c, (nuint)(4 * ldc))).StoreUnsafe(ref c, (nuint)(4 * ldc));
+        Vector512.FusedMultiplyAdd(c5, s, Vector512.LoadUnsafe(ref c, (nuint)(5 * ldc))).StoreUnsafe(ref c, (nuint)(5 * ldc));
+        Vector512.FusedMultiplyAdd(c6, s, Vector512.LoadUnsafe(ref c, (nuint)(6 * ldc))).StoreUnsafe(ref c, (nuint)(6 * ldc));
+        Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref c, (nuint)(7 * ldc))).StoreUnsafe(ref c, (nuint)(7 * ldc));
     }
 
     /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>

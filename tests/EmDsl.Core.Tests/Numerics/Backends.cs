@@ -24,10 +24,14 @@ internal static class Backends
     /// <summary>The managed products without the register tiles (what a machine without 256-bit vectors runs); for the GEMM tests.</summary>
     public const string ManagedWithoutTiles = "managed-without-tiles";
 
+    /// <summary>The managed products with the 256-bit tiles alone (what a machine without 512-bit vectors runs); for the GEMM tests.</summary>
+    public const string ManagedWith256BitTiles = "managed-256-bit-tiles";
+
     public static IDenseBackend Resolve(string name)
     {
         if (name == Managed) return ManagedBackend.Instance;
         if (name == ManagedWithoutTiles) return ManagedBackend.WithoutTiles;
+        if (name == ManagedWith256BitTiles) return ManagedBackend.With256BitTiles;
         var backend = OpenBlasBackend.TryLoad(out var why);
         Assert.True(backend is not null, $"OpenBLAS did not load ({ComputeBackend.EnvironmentVariable}={Requested ?? "<unset>"}): {why}");
         return backend;

@@ -9,7 +9,7 @@ namespace EmDsl.Tests.Numerics;
 public class GemmTests
 {
     /// <summary>Every backend, and the managed products without their tiles (the fallback of machines without 256-bit vectors).</summary>
-    public static TheoryData<string> BackendNames() => new([.. Backends.List(), Backends.ManagedWithoutTiles]);
+    public static TheoryData<string> BackendNames() => new([.. Backends.List(), Backends.ManagedWithoutTiles, Backends.ManagedWith256BitTiles]);
 
     /// <summary>One GEMM call: shapes, leading dimensions (padding beyond the columns), scalars and a seed for the entries.</summary>
     internal sealed record GemmCase(bool TransA, bool TransB, int M, int N, int K, int PadA, int PadB, int PadC,
@@ -126,6 +126,40 @@ public class GemmTests
             select new GemmCase(ta, tb, narrowRows ? narrow : wide, narrowRows ? wide : narrow, k, pads[0], pads[1], pads[2], alpha, beta,
                 true, exact, seed);
         PropertyChecks.ForAll(cases.ToArbitrary(), c => Check(b, c), 200);
+    }
+
+    /// <summary>
+    /// The 512-bit tiles (8 × 8 blocks of C, where the processor has them) give bit for bit what the 256-bit tiles give,
+    /// on the E-step's shapes: every element is summed in the same order whichever tile computes it, including the rows
+    /// and columns the 8 × 8 blocks leave over.
+    /// </summary>
+    [Fact]
+    public void WideTilesGiveTheBitsOfThe256BitTiles()
+    {
+        var cases =
+            from ta in Gen.Elements(false, true)
+            from tb in Gen.Elements(false, true)
+            from m in Gen.Choose(1, 70)
+            from n in Gen.Choose(1, 20)
+            from flip in Gen.Elements(false, true)
+            from k in Gen.Choose(1, 300)
+            from seed in Gens.Seed
+            select (ta, tb, m: flip ? n : m, n: flip ? m : n, k, seed);
+        PropertyChecks.ForAll(cases.ToArbitrary(), c =>
+        {
+            var r = new Random(c.seed);
+            var a = r.Vector(c.m * c.k, -1, 1);
+            var b = r.Vector(c.k * c.n, -1, 1);
+            var c0 = r.Vector(c.m * c.n, -1, 1);
+            var wide = (double[])c0.Clone();
+            var narrow = (double[])c0.Clone();
+            int lda = c.ta ? c.m : c.k, ldb = c.tb ? c.k : c.n;
+            ManagedBackend.Instance.Gemm(c.ta, c.tb, c.m, c.n, c.k, 0.75, a, lda, b, ldb, 1, wide, c.n);
+            ManagedBackend.With256BitTiles.Gemm(c.ta, c.tb, c.m, c.n, c.k, 0.75, a, lda, b, ldb, 1, narrow, c.n);
+            for (int i = 0; i < wide.Length; i++)
+                Assert.True(BitConverter.DoubleToInt64Bits(wide[i]) == BitConverter.DoubleToInt64Bits(narrow[i]),
+                    $"C[{i / c.n},{i % c.n}] = {wide[i]:R} with the 512-bit tiles, {narrow[i]:R} with the 256-bit ones for {c}");
+        }, 300);
     }
 
     /// <summary>Every transpose combination with β = 0 over C full of NaN: C is overwritten, never read.</summary>
