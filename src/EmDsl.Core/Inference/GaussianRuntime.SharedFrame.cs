@@ -254,8 +254,8 @@ internal sealed partial class GaussianRuntime
         var product = ArrayPool<double>.Shared.Rent(k0 * w);
         try
         {
-            // The last column (Σ r, the counts) is the engine's already.
-            ComputeBackend.Current.Gemm(true, false, k0, w, rows, 1.0, responsibilities, k0, t, w, 0.0, product, w);
+            // Not the last column (Σ r, the counts: the engine's already), which would cost the tiles a leftover column.
+            ComputeBackend.Current.Gemm(true, false, k0, s, rows, 1.0, responsibilities, k0, t, w, 0.0, product, w);
             for (int k = 0; k < k0; k++)
                 if (shared[k]) TensorPrimitives.Add(stats.Sums.AsSpan(k * s, s), product.AsSpan(k * w, s), stats.Sums.AsSpan(k * s, s));
         }
