@@ -75,11 +75,13 @@ internal static unsafe class TiledGemm
                 ref double pb = ref MemoryMarshal.GetReference(b);
                 ref double pc = ref MemoryMarshal.GetReference(c);
                 // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8x8 (one vector per row);
-                // the rows and columns left over go through the 256-bit tiles. Every element is summed in the same order
+                // the rows and columns left over (but up to 4 columns, Tile8x12) go through the 256-bit tiles. Every element is summed in the same order
                 // either way, so the split changes no bit.
                 wide &= Vector512.IsHardwareAccelerated;
                 int m8 = wide ? m / 8 * 8 : 0, n8 = wide ? n / 8 * 8 : 0;
                 if (n8 == 0) m8 = 0;
+                // Up to 4 columns past the last whole 8 ride with it in Tile8x12 (the 256-bit tiles would take them 4 rows at a time).
+                bool twelve = n8 > 0 && n - n8 is > 0 and <= 4;
                 var tiles = new Tiles(rowStep, columnStep, bStride, scale, ldc, n, mask, masked);
                 for (int p0 = 0; p0 < k; p0 += SharedBlock)
                 {
@@ -87,10 +89,17 @@ internal static unsafe class TiledGemm
                     ref double ab = ref Unsafe.Add(ref pa, p0 * columnStep);
                     ref double bb = ref Unsafe.Add(ref pb, p0 * bStride);
                     for (int i = 0; i < m8; i += 8)
-                        for (int j = 0; j < n8; j += 8)
-                            Tile8x8(ref Unsafe.Add(ref ab, i * rowStep), rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale,
-                                ref Unsafe.Add(ref pc, (nint)i * ldc + j), ldc);
-                    if (n8 < n) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
+                    {
+                        ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
+                        ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
+                        for (int j = 0; j < (twelve ? n8 - 8 : n8); j += 8)
+                            Tile8x8(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc);
+                        if (twelve && masked)
+                            Tile8x12<MaskedLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
+                        else if (twelve)
+                            Tile8x12<WholeLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
+                    }
+                    if (n8 < n && !twelve) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
                     tiles.Rows(ref ab, ref bb, ref pc, depth, m8, m, 0);
                 }
             }
@@ -171,6 +180,80 @@ internal static unsafe class TiledGemm
         Vector512.FusedMultiplyAdd(c5, s, Vector512.LoadUnsafe(ref c, (nuint)(5 * ldc))).StoreUnsafe(ref c, (nuint)(5 * ldc));
         Vector512.FusedMultiplyAdd(c6, s, Vector512.LoadUnsafe(ref c, (nuint)(6 * ldc))).StoreUnsafe(ref c, (nuint)(6 * ldc));
         Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref c, (nuint)(7 * ldc))).StoreUnsafe(ref c, (nuint)(7 * ldc));
+    }
+
+    /// <summary>
+    /// <see cref="Tile8x8"/> with 1–4 more columns in a 256-bit vector per row (the lower half of the same broadcasts),
+    /// their B read whole or masked: a mixture's K = 10 or 12 in one tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Tile8x12<TLoad>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c,
+        int ldc, int extra, Vector256<double> mask) where TLoad : struct, IVectorLoad
+    {
+        Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector256<double> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
+        ref double a1 = ref Unsafe.Add(ref a, rowStep);
+        ref double a2 = ref Unsafe.Add(ref a, 2 * rowStep);
+        ref double a3 = ref Unsafe.Add(ref a, 3 * rowStep);
+        ref double a4 = ref Unsafe.Add(ref a, 4 * rowStep);
+        ref double a5 = ref Unsafe.Add(ref a, 5 * rowStep);
+        ref double a6 = ref Unsafe.Add(ref a, 6 * rowStep);
+        ref double a7 = ref Unsafe.Add(ref a, 7 * rowStep);
+        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
+        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+        {
+            ref double bp = ref Unsafe.Add(ref b, bo);
+            var lo = Vector512.LoadUnsafe(ref bp);
+            var hi = TLoad.Load(ref Unsafe.Add(ref bp, 8), mask);
+            var x = Vector512.Create(Unsafe.Add(ref a, ap));
+            c0 = Vector512.FusedMultiplyAdd(x, lo, c0);
+            d0 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d0);
+            x = Vector512.Create(Unsafe.Add(ref a1, ap));
+            c1 = Vector512.FusedMultiplyAdd(x, lo, c1);
+            d1 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d1);
+            x = Vector512.Create(Unsafe.Add(ref a2, ap));
+            c2 = Vector512.FusedMultiplyAdd(x, lo, c2);
+            d2 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d2);
+            x = Vector512.Create(Unsafe.Add(ref a3, ap));
+            c3 = Vector512.FusedMultiplyAdd(x, lo, c3);
+            d3 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d3);
+            x = Vector512.Create(Unsafe.Add(ref a4, ap));
+            c4 = Vector512.FusedMultiplyAdd(x, lo, c4);
+            d4 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d4);
+            x = Vector512.Create(Unsafe.Add(ref a5, ap));
+            c5 = Vector512.FusedMultiplyAdd(x, lo, c5);
+            d5 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d5);
+            x = Vector512.Create(Unsafe.Add(ref a6, ap));
+            c6 = Vector512.FusedMultiplyAdd(x, lo, c6);
+            d6 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d6);
+            x = Vector512.Create(Unsafe.Add(ref a7, ap));
+            c7 = Vector512.FusedMultiplyAdd(x, lo, c7);
+            d7 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d7);
+        }
+        var s = Vector512.Create(scale);
+        Vector512.FusedMultiplyAdd(c0, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+        Store(d0, scale, ref Unsafe.Add(ref c, 8), extra);
+        ref double r = ref Unsafe.Add(ref c, ldc);
+        Vector512.FusedMultiplyAdd(c1, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d1, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 2 * ldc);
+        Vector512.FusedMultiplyAdd(c2, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d2, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 3 * ldc);
+        Vector512.FusedMultiplyAdd(c3, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d3, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 4 * ldc);
+        Vector512.FusedMultiplyAdd(c4, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d4, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 5 * ldc);
+        Vector512.FusedMultiplyAdd(c5, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d5, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 6 * ldc);
+        Vector512.FusedMultiplyAdd(c6, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d6, scale, ref Unsafe.Add(ref r, 8), extra);
+        r = ref Unsafe.Add(ref c, 7 * ldc);
+        Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
+        Store(d7, scale, ref Unsafe.Add(ref r, 8), extra);
     }
 
     /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>
