@@ -75,7 +75,7 @@ internal static unsafe class TiledGemm
                 ref double pb = ref MemoryMarshal.GetReference(b);
                 ref double pc = ref MemoryMarshal.GetReference(c);
                 // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8x8 (one vector per row);
-                // the rows and columns left over (but up to 4 columns, Tile8x12) go through the 256-bit tiles. Every element is summed in the same order
+                // the rows left over go 4 at a time through Tile4x16, and the rest through the 256-bit tiles. Every element is summed in the same order
                 // either way, so the split changes no bit.
                 wide &= Vector512.IsHardwareAccelerated;
                 int m8 = wide ? m / 8 * 8 : 0, n8 = wide ? n / 8 * 8 : 0;
@@ -100,7 +100,18 @@ internal static unsafe class TiledGemm
                             Tile8x12<WholeLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
                     }
                     if (n8 < n && !twelve) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
-                    tiles.Rows(ref ab, ref bb, ref pc, depth, m8, m, 0);
+                    // The rows left over (all of them when m < 8): 4 at a time by 16 columns in 512-bit vectors, then the 256-bit tiles.
+                    int n16 = wide ? n / 16 * 16 : 0;
+                    for (int i = m8; i < m && n16 > 0; i += 4)
+                    {
+                        int rows = Math.Min(4, m - i);
+                        var steps = new RowSteps(rowStep, rows);
+                        ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
+                        ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
+                        for (int j = 0; j < n16; j += 16)
+                            Tile4x16(ref ai, steps, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, rows);
+                    }
+                    tiles.Rows(ref ab, ref bb, ref pc, depth, m8, m, n16);
                 }
             }
         }
@@ -254,6 +265,48 @@ internal static unsafe class TiledGemm
         r = ref Unsafe.Add(ref c, 7 * ldc);
         Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
         Store(d7, scale, ref Unsafe.Add(ref r, 8), extra);
+    }
+
+    /// <summary>
+    /// 4 rows × 16 columns of C in eight 512-bit accumulators, for the rows the 8 × 8 blocks leave over (a mixture's
+    /// K mod 8 in Rᵀ·T): each step two loads of B and four broadcasts, eight fused multiply–adds; rows past the last real
+    /// one repeat it, as in the 256-bit tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static void Tile4x16(ref double a, RowSteps steps, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c,
+        int ldc, int rows)
+    {
+        Vector512<double> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        ref double a1 = ref Unsafe.Add(ref a, steps.One);
+        ref double a2 = ref Unsafe.Add(ref a, steps.Two);
+        ref double a3 = ref Unsafe.Add(ref a, steps.Three);
+        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
+        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
+        {
+            ref double bp = ref Unsafe.Add(ref b, bo);
+            var b0 = Vector512.LoadUnsafe(ref bp);
+            var b1 = Vector512.LoadUnsafe(ref bp, 8);
+            var x = Vector512.Create(Unsafe.Add(ref a, ap));
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(Unsafe.Add(ref a1, ap));
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(Unsafe.Add(ref a2, ap));
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(Unsafe.Add(ref a3, ap));
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+        }
+        var s = Vector512.Create(scale);
+        for (int r = 0; r < rows; r++)
+        {
+            var (lo, hi) = r switch { 0 => (c00, c01), 1 => (c10, c11), 2 => (c20, c21), _ => (c30, c31) };
+            ref double cr = ref Unsafe.Add(ref c, r * ldc);
+            Vector512.FusedMultiplyAdd(lo, s, Vector512.LoadUnsafe(ref cr)).StoreUnsafe(ref cr);
+            Vector512.FusedMultiplyAdd(hi, s, Vector512.LoadUnsafe(ref cr, 8)).StoreUnsafe(ref cr, 8);
+        }
     }
 
     /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>
