@@ -10,7 +10,7 @@ namespace EmDsl.Numerics;
 /// C += α·op(A)·op(B) by register tiles: 4 rows × 8 columns of C held in eight 256-bit accumulators while the shared
 /// dimension p runs, each step one broadcast of A(i, p) per row and two loads of B(p, j..j+8), eight fused
 /// multiply–adds; where the processor has 512-bit vectors, whole 8 × 8 blocks of C in eight 512-bit accumulators
-/// (<see cref="Tile8x8"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
+/// (<see cref="Tile8{TExtra}"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
 /// arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
 /// S shared) and the responsibilities' statistics (Rᵀ·T: K rows, S columns, thousands shared).
 /// <para>
@@ -74,13 +74,13 @@ internal static unsafe class TiledGemm
                 ref double pa = ref MemoryMarshal.GetReference(a);
                 ref double pb = ref MemoryMarshal.GetReference(b);
                 ref double pc = ref MemoryMarshal.GetReference(c);
-                // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8x8 (one vector per row);
+                // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8 (one vector per row);
                 // the rows left over go 4 at a time through Tile4x16, and the rest through the 256-bit tiles. Every element is summed in the same order
                 // either way, so the split changes no bit.
                 wide &= Vector512.IsHardwareAccelerated;
                 int m8 = wide ? m / 8 * 8 : 0, n8 = wide ? n / 8 * 8 : 0;
                 if (n8 == 0) m8 = 0;
-                // Up to 4 columns past the last whole 8 ride with it in Tile8x12 (the 256-bit tiles would take them 4 rows at a time).
+                // Up to 4 columns past the last whole 8 ride with it in Tile8 (the 256-bit tiles would take them 4 rows at a time).
                 bool twelve = n8 > 0 && n - n8 is > 0 and <= 4;
                 var tiles = new Tiles(rowStep, columnStep, bStride, scale, ldc, n, mask, masked);
                 for (int p0 = 0; p0 < k; p0 += SharedBlock)
@@ -93,11 +93,11 @@ internal static unsafe class TiledGemm
                         ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
                         ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
                         for (int j = 0; j < (twelve ? n8 - 8 : n8); j += 8)
-                            Tile8x8(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc);
+                            Tile8<NoLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, 0, mask);
                         if (twelve && masked)
-                            Tile8x12<MaskedLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
+                            Tile8<MaskedLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
                         else if (twelve)
-                            Tile8x12<WholeLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
+                            Tile8<WholeLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
                     }
                     if (n8 < n && !twelve) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
                     // The rows left over (all of them when m < 8): 4 at a time by 16 columns in 512-bit vectors, then the 256-bit tiles.
@@ -155,51 +155,14 @@ internal static unsafe class TiledGemm
 
     /// <summary>
     /// An 8 × 8 block of C in eight 512-bit accumulators, one per row: each step one load of B(p, j..j+8) and eight
-    /// broadcasts of A(i..i+8, p), eight fused multiply–adds; C += α·sum (β already applied) by one more per row. Each
-    /// element's chain is the 256-bit tiles' chain, so the bits are theirs.
+    /// broadcasts of A(i..i+8, p), eight fused multiply–adds; C += α·sum (β already applied) by one more per row. With
+    /// <typeparamref name="TExtra"/> a load (not <see cref="NoLoad"/>), 1–4 more columns (<paramref name="extra"/>) ride
+    /// in a 256-bit vector per row, from the lower half of the same broadcasts: a mixture's K = 10 or 12 in one tile.
+    /// Each element's chain is the 256-bit tiles' chain, so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Tile8x8(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c, int ldc)
-    {
-        Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        ref double a1 = ref Unsafe.Add(ref a, rowStep);
-        ref double a2 = ref Unsafe.Add(ref a, 2 * rowStep);
-        ref double a3 = ref Unsafe.Add(ref a, 3 * rowStep);
-        ref double a4 = ref Unsafe.Add(ref a, 4 * rowStep);
-        ref double a5 = ref Unsafe.Add(ref a, 5 * rowStep);
-        ref double a6 = ref Unsafe.Add(ref a, 6 * rowStep);
-        ref double a7 = ref Unsafe.Add(ref a, 7 * rowStep);
-        nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
-        for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
-        {
-            var bp = Vector512.LoadUnsafe(ref Unsafe.Add(ref b, bo));
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a, ap)), bp, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a1, ap)), bp, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a2, ap)), bp, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a3, ap)), bp, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a4, ap)), bp, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a5, ap)), bp, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a6, ap)), bp, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(Unsafe.Add(ref a7, ap)), bp, c7);
-        }
-        var s = Vector512.Create(scale);
-        Vector512.FusedMultiplyAdd(c0, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
-        Vector512.FusedMultiplyAdd(c1, s, Vector512.LoadUnsafe(ref c, (nuint)ldc)).StoreUnsafe(ref c, (nuint)ldc);
-        Vector512.FusedMultiplyAdd(c2, s, Vector512.LoadUnsafe(ref c, (nuint)(2 * ldc))).StoreUnsafe(ref c, (nuint)(2 * ldc));
-        Vector512.FusedMultiplyAdd(c3, s, Vector512.LoadUnsafe(ref c, (nuint)(3 * ldc))).StoreUnsafe(ref c, (nuint)(3 * ldc));
-        Vector512.FusedMultiplyAdd(c4, s, Vector512.LoadUnsafe(ref c, (nuint)(4 * ldc))).StoreUnsafe(ref c, (nuint)(4 * ldc));
-        Vector512.FusedMultiplyAdd(c5, s, Vector512.LoadUnsafe(ref c, (nuint)(5 * ldc))).StoreUnsafe(ref c, (nuint)(5 * ldc));
-        Vector512.FusedMultiplyAdd(c6, s, Vector512.LoadUnsafe(ref c, (nuint)(6 * ldc))).StoreUnsafe(ref c, (nuint)(6 * ldc));
-        Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref c, (nuint)(7 * ldc))).StoreUnsafe(ref c, (nuint)(7 * ldc));
-    }
-
-    /// <summary>
-    /// <see cref="Tile8x8"/> with 1–4 more columns in a 256-bit vector per row (the lower half of the same broadcasts),
-    /// their B read whole or masked: a mixture's K = 10 or 12 in one tile.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Tile8x12<TLoad>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c,
-        int ldc, int extra, Vector256<double> mask) where TLoad : struct, IVectorLoad
+    private static void Tile8<TExtra>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c,
+        int ldc, int extra, Vector256<double> mask) where TExtra : struct, IVectorLoad
     {
         Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector256<double> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
@@ -215,56 +178,48 @@ internal static unsafe class TiledGemm
         {
             ref double bp = ref Unsafe.Add(ref b, bo);
             var lo = Vector512.LoadUnsafe(ref bp);
-            var hi = TLoad.Load(ref Unsafe.Add(ref bp, 8), mask);
-            var x = Vector512.Create(Unsafe.Add(ref a, ap));
-            c0 = Vector512.FusedMultiplyAdd(x, lo, c0);
-            d0 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d0);
-            x = Vector512.Create(Unsafe.Add(ref a1, ap));
-            c1 = Vector512.FusedMultiplyAdd(x, lo, c1);
-            d1 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d1);
-            x = Vector512.Create(Unsafe.Add(ref a2, ap));
-            c2 = Vector512.FusedMultiplyAdd(x, lo, c2);
-            d2 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d2);
-            x = Vector512.Create(Unsafe.Add(ref a3, ap));
-            c3 = Vector512.FusedMultiplyAdd(x, lo, c3);
-            d3 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d3);
-            x = Vector512.Create(Unsafe.Add(ref a4, ap));
-            c4 = Vector512.FusedMultiplyAdd(x, lo, c4);
-            d4 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d4);
-            x = Vector512.Create(Unsafe.Add(ref a5, ap));
-            c5 = Vector512.FusedMultiplyAdd(x, lo, c5);
-            d5 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d5);
-            x = Vector512.Create(Unsafe.Add(ref a6, ap));
-            c6 = Vector512.FusedMultiplyAdd(x, lo, c6);
-            d6 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d6);
-            x = Vector512.Create(Unsafe.Add(ref a7, ap));
-            c7 = Vector512.FusedMultiplyAdd(x, lo, c7);
-            d7 = Vector256.FusedMultiplyAdd(x.GetLower(), hi, d7);
+            var hi = TExtra.Active ? TExtra.Load(ref Unsafe.Add(ref bp, 8), mask) : default;
+            var x0 = Vector512.Create(Unsafe.Add(ref a, ap));
+            c0 = Vector512.FusedMultiplyAdd(x0, lo, c0);
+            if (TExtra.Active) d0 = Vector256.FusedMultiplyAdd(x0.GetLower(), hi, d0);
+            var x1 = Vector512.Create(Unsafe.Add(ref a1, ap));
+            c1 = Vector512.FusedMultiplyAdd(x1, lo, c1);
+            if (TExtra.Active) d1 = Vector256.FusedMultiplyAdd(x1.GetLower(), hi, d1);
+            var x2 = Vector512.Create(Unsafe.Add(ref a2, ap));
+            c2 = Vector512.FusedMultiplyAdd(x2, lo, c2);
+            if (TExtra.Active) d2 = Vector256.FusedMultiplyAdd(x2.GetLower(), hi, d2);
+            var x3 = Vector512.Create(Unsafe.Add(ref a3, ap));
+            c3 = Vector512.FusedMultiplyAdd(x3, lo, c3);
+            if (TExtra.Active) d3 = Vector256.FusedMultiplyAdd(x3.GetLower(), hi, d3);
+            var x4 = Vector512.Create(Unsafe.Add(ref a4, ap));
+            c4 = Vector512.FusedMultiplyAdd(x4, lo, c4);
+            if (TExtra.Active) d4 = Vector256.FusedMultiplyAdd(x4.GetLower(), hi, d4);
+            var x5 = Vector512.Create(Unsafe.Add(ref a5, ap));
+            c5 = Vector512.FusedMultiplyAdd(x5, lo, c5);
+            if (TExtra.Active) d5 = Vector256.FusedMultiplyAdd(x5.GetLower(), hi, d5);
+            var x6 = Vector512.Create(Unsafe.Add(ref a6, ap));
+            c6 = Vector512.FusedMultiplyAdd(x6, lo, c6);
+            if (TExtra.Active) d6 = Vector256.FusedMultiplyAdd(x6.GetLower(), hi, d6);
+            var x7 = Vector512.Create(Unsafe.Add(ref a7, ap));
+            c7 = Vector512.FusedMultiplyAdd(x7, lo, c7);
+            if (TExtra.Active) d7 = Vector256.FusedMultiplyAdd(x7.GetLower(), hi, d7);
         }
-        var s = Vector512.Create(scale);
-        Vector512.FusedMultiplyAdd(c0, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
-        Store(d0, scale, ref Unsafe.Add(ref c, 8), extra);
-        ref double r = ref Unsafe.Add(ref c, ldc);
-        Vector512.FusedMultiplyAdd(c1, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d1, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 2 * ldc);
-        Vector512.FusedMultiplyAdd(c2, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d2, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 3 * ldc);
-        Vector512.FusedMultiplyAdd(c3, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d3, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 4 * ldc);
-        Vector512.FusedMultiplyAdd(c4, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d4, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 5 * ldc);
-        Vector512.FusedMultiplyAdd(c5, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d5, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 6 * ldc);
-        Vector512.FusedMultiplyAdd(c6, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d6, scale, ref Unsafe.Add(ref r, 8), extra);
-        r = ref Unsafe.Add(ref c, 7 * ldc);
-        Vector512.FusedMultiplyAdd(c7, s, Vector512.LoadUnsafe(ref r)).StoreUnsafe(ref r);
-        Store(d7, scale, ref Unsafe.Add(ref r, 8), extra);
+        StoreRow<TExtra>(c0, d0, scale, ref c, extra);
+        StoreRow<TExtra>(c1, d1, scale, ref Unsafe.Add(ref c, ldc), extra);
+        StoreRow<TExtra>(c2, d2, scale, ref Unsafe.Add(ref c, 2 * ldc), extra);
+        StoreRow<TExtra>(c3, d3, scale, ref Unsafe.Add(ref c, 3 * ldc), extra);
+        StoreRow<TExtra>(c4, d4, scale, ref Unsafe.Add(ref c, 4 * ldc), extra);
+        StoreRow<TExtra>(c5, d5, scale, ref Unsafe.Add(ref c, 5 * ldc), extra);
+        StoreRow<TExtra>(c6, d6, scale, ref Unsafe.Add(ref c, 6 * ldc), extra);
+        StoreRow<TExtra>(c7, d7, scale, ref Unsafe.Add(ref c, 7 * ldc), extra);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TExtra>(Vector512<double> sum, Vector256<double> extraSum, double scale, ref double c, int extra)
+        where TExtra : struct, IVectorLoad
+    {
+        Vector512.FusedMultiplyAdd(sum, Vector512.Create(scale), Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+        if (TExtra.Active) Store(extraSum, scale, ref Unsafe.Add(ref c, 8), extra);
     }
 
     /// <summary>
@@ -312,19 +267,34 @@ internal static unsafe class TiledGemm
     /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>
     private interface IVectorLoad
     {
+        /// <summary>False for <see cref="NoLoad"/>: the tile has no such vector (the JIT drops its code).</summary>
+        static abstract bool Active { get; }
+
         static abstract Vector256<double> Load(ref double at, Vector256<double> mask);
     }
 
     private struct WholeLoad : IVectorLoad
     {
+        public static bool Active => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<double> Load(ref double at, Vector256<double> mask) => Vector256.LoadUnsafe(ref at);
     }
 
     private struct MaskedLoad : IVectorLoad
     {
+        public static bool Active => true;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<double> Load(ref double at, Vector256<double> mask) => Avx.MaskLoad((double*)Unsafe.AsPointer(ref at), mask);
+    }
+
+    private struct NoLoad : IVectorLoad
+    {
+        public static bool Active => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<double> Load(ref double at, Vector256<double> mask) => default;
     }
 
     /// <summary>Offsets of a tile's rows 1–3 from row 0; rows past the last real one repeat it.</summary>
