@@ -10,7 +10,7 @@ namespace EmDsl.Numerics;
 /// C += α·op(A)·op(B) by register tiles: 4 rows × 8 columns of C held in eight 256-bit accumulators while the shared
 /// dimension p runs, each step one broadcast of A(i, p) per row and two loads of B(p, j..j+8), eight fused
 /// multiply–adds; where the processor has 512-bit vectors, whole 8 × 8 blocks of C in eight 512-bit accumulators
-/// (<see cref="Tile8{TExtra}"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
+/// (<see cref="Tile8{TSecond, TExtra}"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
 /// arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
 /// S shared) and the responsibilities' statistics (Rᵀ·T: K rows, S columns, thousands shared).
 /// <para>
@@ -92,12 +92,21 @@ internal static unsafe class TiledGemm
                     {
                         ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
                         ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
-                        for (int j = 0; j < (twelve ? n8 - 8 : n8); j += 8)
-                            Tile8<NoLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, 0, mask);
-                        if (twelve && masked)
-                            Tile8<MaskedLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
-                        else if (twelve)
-                            Tile8<WholeLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, n8 - 8), bStride, depth, scale, ref Unsafe.Add(ref ci, n8 - 8), ldc, n - n8, mask);
+                        // 16 columns per tile (two 512-bit vectors a row, sharing the broadcasts), an 8-column tile when
+                        // their number of eights is odd; the last tile takes the 1–4 extra columns.
+                        int last = n8 - (n8 % 16 == 0 ? 16 : 8);
+                        for (int j = 0; j < last; j += 16)
+                            Tile8<Vector512Load, NoLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, 0, mask);
+                        ref double bl = ref Unsafe.Add(ref bb, last);
+                        ref double cl = ref Unsafe.Add(ref ci, last);
+                        int extra = twelve ? n - n8 : 0;
+                        bool pair = n8 - last == 16;
+                        if (pair && twelve && masked) Tile8<Vector512Load, MaskedLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
+                        else if (pair && twelve) Tile8<Vector512Load, WholeLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
+                        else if (pair) Tile8<Vector512Load, NoLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, 0, mask);
+                        else if (twelve && masked) Tile8<NoLoad, MaskedLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
+                        else if (twelve) Tile8<NoLoad, WholeLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
+                        else Tile8<NoLoad, NoLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, 0, mask);
                     }
                     if (n8 < n && !twelve) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
                     // The rows left over (all of them when m < 8): 4 at a time by 16 columns in 512-bit vectors, then the 256-bit tiles.
@@ -156,15 +165,17 @@ internal static unsafe class TiledGemm
     /// <summary>
     /// An 8 × 8 block of C in eight 512-bit accumulators, one per row: each step one load of B(p, j..j+8) and eight
     /// broadcasts of A(i..i+8, p), eight fused multiply–adds; C += α·sum (β already applied) by one more per row. With
-    /// <typeparamref name="TExtra"/> a load (not <see cref="NoLoad"/>), 1–4 more columns (<paramref name="extra"/>) ride
-    /// in a 256-bit vector per row, from the lower half of the same broadcasts: a mixture's K = 10 or 12 in one tile.
-    /// Each element's chain is the 256-bit tiles' chain, so the bits are theirs.
+    /// <typeparamref name="TSecond"/> active, 8 more columns in a second 512-bit accumulator per row (16 columns sharing
+    /// the broadcasts); with <typeparamref name="TExtra"/> a load, 1–4 more columns (<paramref name="extra"/>) in a
+    /// 256-bit one, from the lower half of the same broadcasts (a mixture's K = 10 or 12 in one tile). The JIT drops the
+    /// parts of <see cref="NoLoad"/>. Each element's chain is the 256-bit tiles' chain, so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
-    private static void Tile8<TExtra>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale, ref double c,
-        int ldc, int extra, Vector256<double> mask) where TExtra : struct, IVectorLoad
+    private static void Tile8<TSecond, TExtra>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale,
+        ref double c, int ldc, int extra, Vector256<double> mask) where TSecond : struct, IVectorLoad where TExtra : struct, IVectorLoad
     {
         Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
         Vector256<double> d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default, d6 = default, d7 = default;
         ref double a1 = ref Unsafe.Add(ref a, rowStep);
         ref double a2 = ref Unsafe.Add(ref a, 2 * rowStep);
@@ -173,53 +184,65 @@ internal static unsafe class TiledGemm
         ref double a5 = ref Unsafe.Add(ref a, 5 * rowStep);
         ref double a6 = ref Unsafe.Add(ref a, 6 * rowStep);
         ref double a7 = ref Unsafe.Add(ref a, 7 * rowStep);
+        int width = TSecond.Active ? 16 : 8; // where the extra columns start
         nint ap = 0, bo = 0; // offsets rather than advancing references, which would end past the arrays
         for (int p = 0; p < depth; p++, ap += columnStep, bo += bStride)
         {
             ref double bp = ref Unsafe.Add(ref b, bo);
             var lo = Vector512.LoadUnsafe(ref bp);
-            var hi = TExtra.Active ? TExtra.Load(ref Unsafe.Add(ref bp, 8), mask) : default;
+            var mid = TSecond.Active ? Vector512.LoadUnsafe(ref bp, 8) : default;
+            var hi = TExtra.Active ? TExtra.Load(ref Unsafe.Add(ref bp, width), mask) : default;
             var x0 = Vector512.Create(Unsafe.Add(ref a, ap));
             c0 = Vector512.FusedMultiplyAdd(x0, lo, c0);
+            if (TSecond.Active) e0 = Vector512.FusedMultiplyAdd(x0, mid, e0);
             if (TExtra.Active) d0 = Vector256.FusedMultiplyAdd(x0.GetLower(), hi, d0);
             var x1 = Vector512.Create(Unsafe.Add(ref a1, ap));
             c1 = Vector512.FusedMultiplyAdd(x1, lo, c1);
+            if (TSecond.Active) e1 = Vector512.FusedMultiplyAdd(x1, mid, e1);
             if (TExtra.Active) d1 = Vector256.FusedMultiplyAdd(x1.GetLower(), hi, d1);
             var x2 = Vector512.Create(Unsafe.Add(ref a2, ap));
             c2 = Vector512.FusedMultiplyAdd(x2, lo, c2);
+            if (TSecond.Active) e2 = Vector512.FusedMultiplyAdd(x2, mid, e2);
             if (TExtra.Active) d2 = Vector256.FusedMultiplyAdd(x2.GetLower(), hi, d2);
             var x3 = Vector512.Create(Unsafe.Add(ref a3, ap));
             c3 = Vector512.FusedMultiplyAdd(x3, lo, c3);
+            if (TSecond.Active) e3 = Vector512.FusedMultiplyAdd(x3, mid, e3);
             if (TExtra.Active) d3 = Vector256.FusedMultiplyAdd(x3.GetLower(), hi, d3);
             var x4 = Vector512.Create(Unsafe.Add(ref a4, ap));
             c4 = Vector512.FusedMultiplyAdd(x4, lo, c4);
+            if (TSecond.Active) e4 = Vector512.FusedMultiplyAdd(x4, mid, e4);
             if (TExtra.Active) d4 = Vector256.FusedMultiplyAdd(x4.GetLower(), hi, d4);
             var x5 = Vector512.Create(Unsafe.Add(ref a5, ap));
             c5 = Vector512.FusedMultiplyAdd(x5, lo, c5);
+            if (TSecond.Active) e5 = Vector512.FusedMultiplyAdd(x5, mid, e5);
             if (TExtra.Active) d5 = Vector256.FusedMultiplyAdd(x5.GetLower(), hi, d5);
             var x6 = Vector512.Create(Unsafe.Add(ref a6, ap));
             c6 = Vector512.FusedMultiplyAdd(x6, lo, c6);
+            if (TSecond.Active) e6 = Vector512.FusedMultiplyAdd(x6, mid, e6);
             if (TExtra.Active) d6 = Vector256.FusedMultiplyAdd(x6.GetLower(), hi, d6);
             var x7 = Vector512.Create(Unsafe.Add(ref a7, ap));
             c7 = Vector512.FusedMultiplyAdd(x7, lo, c7);
+            if (TSecond.Active) e7 = Vector512.FusedMultiplyAdd(x7, mid, e7);
             if (TExtra.Active) d7 = Vector256.FusedMultiplyAdd(x7.GetLower(), hi, d7);
         }
-        StoreRow<TExtra>(c0, d0, scale, ref c, extra);
-        StoreRow<TExtra>(c1, d1, scale, ref Unsafe.Add(ref c, ldc), extra);
-        StoreRow<TExtra>(c2, d2, scale, ref Unsafe.Add(ref c, 2 * ldc), extra);
-        StoreRow<TExtra>(c3, d3, scale, ref Unsafe.Add(ref c, 3 * ldc), extra);
-        StoreRow<TExtra>(c4, d4, scale, ref Unsafe.Add(ref c, 4 * ldc), extra);
-        StoreRow<TExtra>(c5, d5, scale, ref Unsafe.Add(ref c, 5 * ldc), extra);
-        StoreRow<TExtra>(c6, d6, scale, ref Unsafe.Add(ref c, 6 * ldc), extra);
-        StoreRow<TExtra>(c7, d7, scale, ref Unsafe.Add(ref c, 7 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c0, e0, d0, scale, ref c, extra);
+        StoreRow<TSecond, TExtra>(c1, e1, d1, scale, ref Unsafe.Add(ref c, ldc), extra);
+        StoreRow<TSecond, TExtra>(c2, e2, d2, scale, ref Unsafe.Add(ref c, 2 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c3, e3, d3, scale, ref Unsafe.Add(ref c, 3 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c4, e4, d4, scale, ref Unsafe.Add(ref c, 4 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c5, e5, d5, scale, ref Unsafe.Add(ref c, 5 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c6, e6, d6, scale, ref Unsafe.Add(ref c, 6 * ldc), extra);
+        StoreRow<TSecond, TExtra>(c7, e7, d7, scale, ref Unsafe.Add(ref c, 7 * ldc), extra);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<TExtra>(Vector512<double> sum, Vector256<double> extraSum, double scale, ref double c, int extra)
-        where TExtra : struct, IVectorLoad
+    private static void StoreRow<TSecond, TExtra>(Vector512<double> sum, Vector512<double> second, Vector256<double> extraSum, double scale,
+        ref double c, int extra) where TSecond : struct, IVectorLoad where TExtra : struct, IVectorLoad
     {
-        Vector512.FusedMultiplyAdd(sum, Vector512.Create(scale), Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
-        if (TExtra.Active) Store(extraSum, scale, ref Unsafe.Add(ref c, 8), extra);
+        var s = Vector512.Create(scale);
+        Vector512.FusedMultiplyAdd(sum, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+        if (TSecond.Active) Vector512.FusedMultiplyAdd(second, s, Vector512.LoadUnsafe(ref c, 8)).StoreUnsafe(ref c, 8);
+        if (TExtra.Active) Store(extraSum, scale, ref Unsafe.Add(ref c, TSecond.Active ? 16 : 8), extra);
     }
 
     /// <summary>
@@ -287,6 +310,15 @@ internal static unsafe class TiledGemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<double> Load(ref double at, Vector256<double> mask) => Avx.MaskLoad((double*)Unsafe.AsPointer(ref at), mask);
+    }
+
+    /// <summary>Marks <see cref="Tile8{TSecond, TExtra}"/>'s second 512-bit vector as present (it loads 512 bits itself).</summary>
+    private struct Vector512Load : IVectorLoad
+    {
+        public static bool Active => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<double> Load(ref double at, Vector256<double> mask) => Vector256.LoadUnsafe(ref at);
     }
 
     private struct NoLoad : IVectorLoad
