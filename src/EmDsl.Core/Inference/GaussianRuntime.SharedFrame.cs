@@ -184,12 +184,13 @@ internal sealed partial class GaussianRuntime
                 for (int j = vectors; j < d; j++) sum += Unsafe.Add(ref ti, j) * Unsafe.Add(ref ti, j);
                 Unsafe.Add(ref ti, d) = sum;
             }
-            else if (structure == CovarianceStructure.Full && d <= 16)
+            else if (structure == CovarianceStructure.Full)
             {
                 // vech(y yᵀ), row a of the upper triangle (y_a y_b, b ≥ a) at o_a = d + a·d − a(a − 1)/2: the whole
                 // row y_a·y in vectors, written from o_a − a so that y_a y_a lands at o_a. Its first a products fall on
                 // the places of rows before a, which are written after it (a descends), and it ends at o_(a+1), so
-                // every place ends up with its own product. d² products instead of d(d + 1)/2, but no scalar stores.
+                // every place ends up with its own product. d² products instead of d(d + 1)/2, but no scalar stores (D ≤ 20
+                // here: full covariances wider than MaxSharedWidth keep their own frames).
                 for (int a = d - 1; a >= 0; a--)
                 {
                     ref double from = ref Unsafe.Add(ref ti, d + a * (d - 1) - a * (a - 1) / 2);
@@ -197,20 +198,6 @@ internal sealed partial class GaussianRuntime
                     var va = Vector256.Create(ya);
                     for (int b = 0; b < vectors; b += 4) (va * Vector256.LoadUnsafe(ref ti, (nuint)b)).StoreUnsafe(ref from, (nuint)b);
                     for (int b = vectors; b < d; b++) Unsafe.Add(ref from, b) = ya * Unsafe.Add(ref ti, b);
-                }
-            }
-            else if (structure == CovarianceStructure.Full)
-            {
-                // vech(y yᵀ), row a of the upper triangle from column a on: whole vectors, then the row's last columns.
-                ref double out0 = ref Unsafe.Add(ref ti, d);
-                for (int a = 0; a < d; a++)
-                {
-                    double ya = Unsafe.Add(ref ti, a);
-                    var va = Vector256.Create(ya);
-                    int b = a;
-                    for (; b + 4 <= d; b += 4, out0 = ref Unsafe.Add(ref out0, 4))
-                        (va * Vector256.LoadUnsafe(ref ti, (nuint)b)).StoreUnsafe(ref out0);
-                    for (; b < d; b++, out0 = ref Unsafe.Add(ref out0, 1)) out0 = ya * Unsafe.Add(ref ti, b);
                 }
             }
             Unsafe.Add(ref ti, w - 1) = 1;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -102,7 +103,7 @@ public static class LogSpace
         var evs = buffer.Slice(2 * block, block);
         var maxima = buffer.Slice(3 * block, block);
         var special = buffer.Slice(4 * block, block);
-        ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
+        ref double logit0 = ref MemoryMarshal.GetReference(logits);
         var floor = Vector256.Create(-746.0);
         for (int first = firstRow; first < end; first += block)
         {
@@ -200,7 +201,7 @@ public static class LogSpace
     /// and the groups' long dependency chains (log, the division) overlap. A group with a NaN or an infinite maximum,
     /// and the last rows mod 4, go to the one-row code.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // every buffer entry is written before it is read
     private static void SoftmaxFourRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         const int groups = 8, room = 4 * 32; // cols < 32: a group's columns fill at most 4 · 31 doubles
@@ -208,15 +209,20 @@ public static class LogSpace
         int vectors = cols / 4 * 4, quads = rows / 4 * 4, groupSize = 4 * cols;
         // Per group g at g · 4 cols: column j of its four rows at 4j, then shifted by their maxima; exps likewise.
         Span<double> buffer = stackalloc double[2144]; // 2 · groups · room + 3 · 4 · groups
-        ref double shifted0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(buffer);
-        ref double exp0 = ref Unsafe.Add(ref shifted0, groups * room);
-        ref double max0 = ref Unsafe.Add(ref exp0, groups * room);   // the groups' maxima, 4 per group
-        ref double sum0 = ref Unsafe.Add(ref max0, 4 * groups);            // their sums, then logarithms
-        ref double ev0 = ref Unsafe.Add(ref sum0, 4 * groups);             // their Σ e·v
+        var shifted = buffer.Slice(0, groups * room);           // then, once summed, the sums' logarithms
+        var exps = buffer.Slice(groups * room, groups * room);
+        var maxima = buffer.Slice(2 * groups * room, 4 * groups); // 4 per group
+        var sums = buffer.Slice(2 * groups * room + 4 * groups, 4 * groups);
+        var evs = buffer.Slice(2 * groups * room + 8 * groups, 4 * groups); // Σ e·v
         Span<double> special = stackalloc double[8]; // groups: 1 where the group goes to the one-row code
-        ref double logit0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logits);
-        ref double normalizer0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(logNormalizers);
-        ref double entropy0 = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(entropies);
+        ref double shifted0 = ref MemoryMarshal.GetReference(shifted);
+        ref double exp0 = ref MemoryMarshal.GetReference(exps);
+        ref double max0 = ref MemoryMarshal.GetReference(maxima);
+        ref double sum0 = ref MemoryMarshal.GetReference(sums);
+        ref double ev0 = ref MemoryMarshal.GetReference(evs);
+        ref double logit0 = ref MemoryMarshal.GetReference(logits);
+        ref double normalizer0 = ref MemoryMarshal.GetReference(logNormalizers);
+        ref double entropy0 = ref MemoryMarshal.GetReference(entropies);
         var floor = Vector256.Create(-746.0);
         var infinity = Vector256.Create(double.PositiveInfinity);
         nuint stride = (nuint)cols;
@@ -258,7 +264,7 @@ public static class LogSpace
                 for (int j = 0; j < cols; j++)
                     (Vector256.LoadUnsafe(ref column0, (nuint)(4 * j)) - max).StoreUnsafe(ref column0, (nuint)(4 * j));
             }
-            ReproducibleMath.ExpUnchecked(ref shifted0, ref exp0, count * groupSize);
+            ReproducibleMath.ExpVectors(ref shifted0, ref exp0, count * groupSize);
             for (int g = 0; g < count; g++)
             {
                 ref double v0 = ref Unsafe.Add(ref shifted0, g * groupSize);
@@ -288,7 +294,7 @@ public static class LogSpace
                 ((w0 + w1) + (w2 + w3)).StoreUnsafe(ref ev0, (nuint)(4 * g));
             }
             // The sums' logarithms, all groups' in one call (independent chains), into the spent shifted buffer.
-            ReproducibleMath.Log(buffer.Slice(2 * groups * room + 4 * groups, 4 * count), buffer.Slice(0, 4 * count));
+            ReproducibleMath.Log(sums.Slice(0, 4 * count), shifted.Slice(0, 4 * count));
             for (int g = 0; g < count; g++)
             {
                 int i = first + 4 * g;

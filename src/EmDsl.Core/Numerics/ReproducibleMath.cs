@@ -53,10 +53,8 @@ internal static class ReproducibleMath
     public static Vector256<double> ExpLanes(Vector256<double> x) => Exp(x);
 
     /// <summary>to[i] = exp from[i] for i &lt; n, a multiple of 4, with no checks: the caller's buffers hold n elements (in place allowed).</summary>
-    public static void ExpUnchecked(ref double from, ref double to, int n) => ExpVectors(ref from, ref to, n);
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ExpVectors(ref double from, ref double to, int n)
+    internal static void ExpVectors(ref double from, ref double to, int n)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

@@ -9,9 +9,10 @@ namespace EmDsl.Numerics;
 /// <summary>
 /// C += α·op(A)·op(B) by register tiles: 4 rows × 8 columns of C held in eight 256-bit accumulators while the shared
 /// dimension p runs, each step one broadcast of A(i, p) per row and two loads of B(p, j..j+8), eight fused
-/// multiply–adds; where the processor has 512-bit vectors, whole 8 × 8 blocks of C in eight 512-bit accumulators
-/// (<see cref="Tile8{TSecond, TExtra}"/>), and the 256-bit tiles for the rows and columns left over. Made for the E-step's tall, narrow products, which BLAS packs at a cost comparable to the
-/// arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
+/// multiply–adds. Where the processor has 512-bit vectors, blocks of 8 rows × 16 (or 8) columns of C in 512-bit
+/// accumulators (<see cref="Tile8{TSecond, TExtra}"/>, up to 4 more columns beside them), the rows they leave over
+/// 4 × 16 (<see cref="Tile4x16"/>), and the 256-bit tiles for the rest. Made for the E-step's tall, narrow products,
+/// which BLAS packs at a cost comparable to the arithmetic: the chunk's statistics times the components' natural parameters (T·Hᵀ: thousands of rows, K columns,
 /// S shared) and the responsibilities' statistics (Rᵀ·T: K rows, S columns, thousands shared).
 /// <para>
 /// op(B) must be contiguous along its columns: a transposed B (a few parameters) is packed, scaled by α, into rows
@@ -35,7 +36,8 @@ internal static unsafe class TiledGemm
     /// <summary>
     /// Whether the OpenBLAS backend should hand a product to the tiles: C narrow (at most 16 rows or columns: a mixture's
     /// components) and the shared dimension long enough (≥ 16) to amortise a tile's stores. Measured with
-    /// <c>bench gemm</c>: on the E-step's shapes the tiles run at 23–36 GFLOP/s per core, OpenBLAS at 18–29.
+    /// <c>bench gemm</c>: on the E-step's shapes the tiles run at 23–36 GFLOP/s per core with 256-bit vectors and 55–89
+    /// with 512-bit ones, OpenBLAS at 18–29.
     /// </summary>
     public static bool Suits(int m, int n, int k) => IsSupported && Math.Min(m, n) <= 16 && k >= 16;
 
@@ -74,14 +76,17 @@ internal static unsafe class TiledGemm
                 ref double pa = ref MemoryMarshal.GetReference(a);
                 ref double pb = ref MemoryMarshal.GetReference(b);
                 ref double pc = ref MemoryMarshal.GetReference(c);
-                // Where the processor has 512-bit vectors, whole 8 × 8 blocks of C go through Tile8 (one vector per row);
-                // the rows left over go 4 at a time through Tile4x16, and the rest through the 256-bit tiles. Every element is summed in the same order
-                // either way, so the split changes no bit.
+                // Where the processor has 512-bit vectors, 8-row blocks of C go through Tile8: 16 columns a tile (two
+                // 512-bit vectors a row sharing the broadcasts), one 8-column tile when the number of whole eights is
+                // odd, the last tile taking up to 4 columns past them. The rows left over go 4 at a time through
+                // Tile4x16, and the rest through the 256-bit tiles. Every element is summed in the same order whichever
+                // tile computes it, so the split changes no bit.
                 wide &= Vector512.IsHardwareAccelerated;
                 int m8 = wide ? m / 8 * 8 : 0, n8 = wide ? n / 8 * 8 : 0;
                 if (n8 == 0) m8 = 0;
-                // Up to 4 columns past the last whole 8 ride with it in Tile8 (the 256-bit tiles would take them 4 rows at a time).
-                bool twelve = n8 > 0 && n - n8 is > 0 and <= 4;
+                int extra = n8 > 0 && n - n8 <= 4 ? n - n8 : 0; // columns the last Tile8 takes past the whole eights
+                int last = Math.Max(0, n8 - (n8 % 16 == 0 ? 16 : 8)); // where the last Tile8 starts
+                int n16 = wide ? n / 16 * 16 : 0;               // columns Tile4x16 takes from the rows left over
                 var tiles = new Tiles(rowStep, columnStep, bStride, scale, ldc, n, mask, masked);
                 for (int p0 = 0; p0 < k; p0 += SharedBlock)
                 {
@@ -92,25 +97,15 @@ internal static unsafe class TiledGemm
                     {
                         ref double ai = ref Unsafe.Add(ref ab, i * rowStep);
                         ref double ci = ref Unsafe.Add(ref pc, (nint)i * ldc);
-                        // 16 columns per tile (two 512-bit vectors a row, sharing the broadcasts), an 8-column tile when
-                        // their number of eights is odd; the last tile takes the 1–4 extra columns.
-                        int last = n8 - (n8 % 16 == 0 ? 16 : 8);
                         for (int j = 0; j < last; j += 16)
-                            Tile8<Vector512Load, NoLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, 0, mask);
+                            Tile8<On, NoLoad>(ref ai, rowStep, columnStep, ref Unsafe.Add(ref bb, j), bStride, depth, scale, ref Unsafe.Add(ref ci, j), ldc, 0, mask);
                         ref double bl = ref Unsafe.Add(ref bb, last);
                         ref double cl = ref Unsafe.Add(ref ci, last);
-                        int extra = twelve ? n - n8 : 0;
-                        bool pair = n8 - last == 16;
-                        if (pair && twelve && masked) Tile8<Vector512Load, MaskedLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
-                        else if (pair && twelve) Tile8<Vector512Load, WholeLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
-                        else if (pair) Tile8<Vector512Load, NoLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, 0, mask);
-                        else if (twelve && masked) Tile8<NoLoad, MaskedLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
-                        else if (twelve) Tile8<NoLoad, WholeLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, mask);
-                        else Tile8<NoLoad, NoLoad>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, 0, mask);
+                        if (n8 - last == 16) LastTile8<On>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, masked, mask);
+                        else LastTile8<Off>(ref ai, rowStep, columnStep, ref bl, bStride, depth, scale, ref cl, ldc, extra, masked, mask);
                     }
-                    if (n8 < n && !twelve) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
+                    if (n8 + extra < n) tiles.Rows(ref ab, ref bb, ref pc, depth, 0, m8, n8);
                     // The rows left over (all of them when m < 8): 4 at a time by 16 columns in 512-bit vectors, then the 256-bit tiles.
-                    int n16 = wide ? n / 16 * 16 : 0;
                     for (int i = m8; i < m && n16 > 0; i += 4)
                     {
                         int rows = Math.Min(4, m - i);
@@ -162,17 +157,27 @@ internal static unsafe class TiledGemm
         }
     }
 
+    /// <summary>The last <see cref="Tile8{TSecond, TExtra}"/> of a block of rows: with its <paramref name="extra"/> columns (0–4), whole or masked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LastTile8<TSecond>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale,
+        ref double c, int ldc, int extra, bool masked, Vector256<double> mask) where TSecond : struct, ISwitch
+    {
+        if (extra == 0) Tile8<TSecond, NoLoad>(ref a, rowStep, columnStep, ref b, bStride, depth, scale, ref c, ldc, 0, mask);
+        else if (masked) Tile8<TSecond, MaskedLoad>(ref a, rowStep, columnStep, ref b, bStride, depth, scale, ref c, ldc, extra, mask);
+        else Tile8<TSecond, WholeLoad>(ref a, rowStep, columnStep, ref b, bStride, depth, scale, ref c, ldc, extra, mask);
+    }
+
     /// <summary>
     /// An 8 × 8 block of C in eight 512-bit accumulators, one per row: each step one load of B(p, j..j+8) and eight
     /// broadcasts of A(i..i+8, p), eight fused multiply–adds; C += α·sum (β already applied) by one more per row. With
-    /// <typeparamref name="TSecond"/> active, 8 more columns in a second 512-bit accumulator per row (16 columns sharing
+    /// <typeparamref name="TSecond"/> <see cref="On"/>, 8 more columns in a second 512-bit accumulator per row (16 columns sharing
     /// the broadcasts); with <typeparamref name="TExtra"/> a load, 1–4 more columns (<paramref name="extra"/>) in a
     /// 256-bit one, from the lower half of the same broadcasts (a mixture's K = 10 or 12 in one tile). The JIT drops the
     /// parts of <see cref="NoLoad"/>. Each element's chain is the 256-bit tiles' chain, so the bits are theirs.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
     private static void Tile8<TSecond, TExtra>(ref double a, nint rowStep, nint columnStep, ref double b, nint bStride, int depth, double scale,
-        ref double c, int ldc, int extra, Vector256<double> mask) where TSecond : struct, IVectorLoad where TExtra : struct, IVectorLoad
+        ref double c, int ldc, int extra, Vector256<double> mask) where TSecond : struct, ISwitch where TExtra : struct, IVectorLoad
     {
         Vector512<double> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         Vector512<double> e0 = default, e1 = default, e2 = default, e3 = default, e4 = default, e5 = default, e6 = default, e7 = default;
@@ -237,7 +242,7 @@ internal static unsafe class TiledGemm
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow<TSecond, TExtra>(Vector512<double> sum, Vector512<double> second, Vector256<double> extraSum, double scale,
-        ref double c, int extra) where TSecond : struct, IVectorLoad where TExtra : struct, IVectorLoad
+        ref double c, int extra) where TSecond : struct, ISwitch where TExtra : struct, IVectorLoad
     {
         var s = Vector512.Create(scale);
         Vector512.FusedMultiplyAdd(sum, s, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
@@ -287,12 +292,25 @@ internal static unsafe class TiledGemm
         }
     }
 
-    /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them).</summary>
-    private interface IVectorLoad
+    /// <summary>A part of a tile that is there or not, fixed per instantiation (the JIT drops the code of an absent one).</summary>
+    private interface ISwitch
     {
-        /// <summary>False for <see cref="NoLoad"/>: the tile has no such vector (the JIT drops its code).</summary>
         static abstract bool Active { get; }
+    }
 
+    private struct On : ISwitch
+    {
+        public static bool Active => true;
+    }
+
+    private struct Off : ISwitch
+    {
+        public static bool Active => false;
+    }
+
+    /// <summary>How a tile reads a vector of B: whole, or its first n mod 4 lanes (a masked load, which cannot fault past them); none for <see cref="NoLoad"/>.</summary>
+    private interface IVectorLoad : ISwitch
+    {
         static abstract Vector256<double> Load(ref double at, Vector256<double> mask);
     }
 
@@ -310,15 +328,6 @@ internal static unsafe class TiledGemm
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<double> Load(ref double at, Vector256<double> mask) => Avx.MaskLoad((double*)Unsafe.AsPointer(ref at), mask);
-    }
-
-    /// <summary>Marks <see cref="Tile8{TSecond, TExtra}"/>'s second 512-bit vector as present (it loads 512 bits itself).</summary>
-    private struct Vector512Load : IVectorLoad
-    {
-        public static bool Active => true;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<double> Load(ref double at, Vector256<double> mask) => Vector256.LoadUnsafe(ref at);
     }
 
     private struct NoLoad : IVectorLoad

@@ -47,7 +47,8 @@ public class GemmTests
 
     private const double Sentinel = -12345.678;
 
-    internal static void Check(IDenseBackend backend, GemmCase c)
+    /// <summary>The case's A, B and C from its seed: C's padding holds a sentinel, its entries NaN when β = 0 and asked for.</summary>
+    private static (double[] A, double[] B, double[] C) Operands(GemmCase c)
     {
         var r = new Random(c.Seed);
         var (ar, ac) = c.AShape;
@@ -58,9 +59,15 @@ public class GemmTests
         for (int i = 0; i < a.Length; i++) a[i] = r.Uniform(-1, 1);
         for (int i = 0; i < b.Length; i++) b[i] = r.Uniform(-1, 1);
         Array.Fill(cm, Sentinel); // padding between rows must stay as it is
-        bool overwrite = c.Beta == 0;
         for (int i = 0; i < c.M; i++)
-            for (int j = 0; j < c.N; j++) cm[i * c.Ldc + j] = overwrite && c.NaNInC ? double.NaN : r.Uniform(-1, 1);
+            for (int j = 0; j < c.N; j++) cm[i * c.Ldc + j] = c.Beta == 0 && c.NaNInC ? double.NaN : r.Uniform(-1, 1);
+        return (a, b, cm);
+    }
+
+    internal static void Check(IDenseBackend backend, GemmCase c)
+    {
+        var (a, b, cm) = Operands(c);
+        bool overwrite = c.Beta == 0;
         var before = (double[])cm.Clone();
         var aBefore = (double[])a.Clone();
         var bBefore = (double[])b.Clone();
@@ -111,56 +118,42 @@ public class GemmTests
     public void TallNarrowProductsMatchNaiveTripleLoop(string backend)
     {
         var b = Backends.Resolve(backend);
-        var cases =
-            from ta in Gen.Elements(false, true)
-            from tb in Gen.Elements(false, true)
-            from wide in Gen.Choose(1, 70)
-            from narrow in Gen.Choose(1, 20)
-            from narrowRows in Gen.Elements(false, true)
-            from k in Gen.Frequency((1, Gen.Choose(1, 20)), (2, Gen.Choose(16, 300)))
-            from pads in Gen.Choose(0, 3).ArrayOf(3)
-            from alpha in Scalar(1, -1, 0.5)
-            from beta in Scalar(0, 1, 0)
-            from exact in Gen.Elements(false, true)
-            from seed in Gens.Seed
-            select new GemmCase(ta, tb, narrowRows ? narrow : wide, narrowRows ? wide : narrow, k, pads[0], pads[1], pads[2], alpha, beta,
-                true, exact, seed);
-        PropertyChecks.ForAll(cases.ToArbitrary(), c => Check(b, c), 200);
+        PropertyChecks.ForAll(TallNarrowCases.ToArbitrary(), c => Check(b, c), 200);
     }
 
+    private static Gen<GemmCase> TallNarrowCases =>
+        from ta in Gen.Elements(false, true)
+        from tb in Gen.Elements(false, true)
+        from wide in Gen.Choose(1, 70)
+        from narrow in Gen.Choose(1, 20)
+        from narrowRows in Gen.Elements(false, true)
+        from k in Gen.Frequency((1, Gen.Choose(1, 20)), (2, Gen.Choose(16, 300)))
+        from pads in Gen.Choose(0, 3).ArrayOf(3)
+        from alpha in Scalar(1, -1, 0.5)
+        from beta in Scalar(0, 1, 0)
+        from exact in Gen.Elements(false, true)
+        from seed in Gens.Seed
+        select new GemmCase(ta, tb, narrowRows ? narrow : wide, narrowRows ? wide : narrow, k, pads[0], pads[1], pads[2], alpha, beta,
+            true, exact, seed);
+
     /// <summary>
-    /// The 512-bit tiles (8 × 8 blocks of C, where the processor has them) give bit for bit what the 256-bit tiles give,
-    /// on the E-step's shapes: every element is summed in the same order whichever tile computes it, including the rows
-    /// and columns the 8 × 8 blocks leave over.
+    /// The 512-bit tiles (8-row blocks of C, where the processor has them) give bit for bit what the 256-bit tiles give,
+    /// on the E-step's shapes (those of <see cref="TallNarrowProductsMatchNaiveTripleLoop"/>): every element is summed in
+    /// the same order whichever tile computes it, including the rows and columns the 8-row blocks leave over.
     /// </summary>
     [Fact]
-    public void WideTilesGiveTheBitsOfThe256BitTiles()
-    {
-        var cases =
-            from ta in Gen.Elements(false, true)
-            from tb in Gen.Elements(false, true)
-            from m in Gen.Choose(1, 70)
-            from n in Gen.Choose(1, 20)
-            from flip in Gen.Elements(false, true)
-            from k in Gen.Choose(1, 300)
-            from seed in Gens.Seed
-            select (ta, tb, m: flip ? n : m, n: flip ? m : n, k, seed);
-        PropertyChecks.ForAll(cases.ToArbitrary(), c =>
+    public void WideTilesGiveTheBitsOfThe256BitTiles() =>
+        PropertyChecks.ForAll(TallNarrowCases.ToArbitrary(), c =>
         {
-            var r = new Random(c.seed);
-            var a = r.Vector(c.m * c.k, -1, 1);
-            var b = r.Vector(c.k * c.n, -1, 1);
-            var c0 = r.Vector(c.m * c.n, -1, 1);
+            var (a, b, c0) = Operands(c);
             var wide = (double[])c0.Clone();
             var narrow = (double[])c0.Clone();
-            int lda = c.ta ? c.m : c.k, ldb = c.tb ? c.k : c.n;
-            ManagedBackend.Instance.Gemm(c.ta, c.tb, c.m, c.n, c.k, 0.75, a, lda, b, ldb, 1, wide, c.n);
-            ManagedBackend.With256BitTiles.Gemm(c.ta, c.tb, c.m, c.n, c.k, 0.75, a, lda, b, ldb, 1, narrow, c.n);
+            ManagedBackend.Instance.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, c.Lda, b, c.Ldb, c.Beta, wide, c.Ldc);
+            ManagedBackend.With256BitTiles.Gemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, c.Lda, b, c.Ldb, c.Beta, narrow, c.Ldc);
             for (int i = 0; i < wide.Length; i++)
                 Assert.True(BitConverter.DoubleToInt64Bits(wide[i]) == BitConverter.DoubleToInt64Bits(narrow[i]),
-                    $"C[{i / c.n},{i % c.n}] = {wide[i]:R} with the 512-bit tiles, {narrow[i]:R} with the 256-bit ones for {c}");
+                    $"C[{i / c.Ldc},{i % c.Ldc}] = {wide[i]:R} with the 512-bit tiles, {narrow[i]:R} with the 256-bit ones for {c}");
         }, 300);
-    }
 
     /// <summary>Every transpose combination with β = 0 over C full of NaN: C is overwritten, never read.</summary>
     [Theory, MemberData(nameof(BackendNames))]
