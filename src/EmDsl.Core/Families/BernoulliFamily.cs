@@ -61,6 +61,8 @@ public sealed class BernoulliFamily : ExponentialFamily<BernoulliParameters>
     /// <inheritdoc />
     public override double LogBaseMeasure(ReadOnlySpan<double> x) => 0;
 
+    internal override bool? AllValuesInSupport(ReadOnlySpan<double> values) => SupportScan.All<SupportScan.ZeroOrOne>(values);
+
     /// <inheritdoc />
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x)
     {

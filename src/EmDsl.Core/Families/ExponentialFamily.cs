@@ -91,6 +91,14 @@ public abstract class ExponentialFamily
     /// </summary>
     public abstract SupportViolation? CheckSupport(ReadOnlySpan<double> x);
 
+    /// <summary>
+    /// Whether every value of <paramref name="values"/> (coordinates of observations, in any order) passes
+    /// <see cref="CheckSupport"/>, judged a vector at a time: true when all do; false when one may not (the row-by-row
+    /// check then finds and names it); null when the support is not one set per coordinate, so values cannot be judged
+    /// alone (the default: every row goes through <see cref="CheckSupport"/>).
+    /// </summary>
+    internal virtual bool? AllValuesInSupport(ReadOnlySpan<double> values) => null;
+
     // ---- A(η), ∇A and (∇A)⁻¹ ----
 
     /// <summary>A(η), the log-normalizer. Requires <see cref="IsNaturalParameter"/>.</summary>

@@ -142,6 +142,8 @@ public sealed class GaussianFamily : ExponentialFamily<GaussianParameters>
 
     internal override double? ConstantLogBaseMeasure => _logBase;
 
+    internal override bool? AllValuesInSupport(ReadOnlySpan<double> values) => true;
+
     /// <inheritdoc />
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x) => null;
 

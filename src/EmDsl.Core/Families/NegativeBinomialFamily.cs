@@ -89,6 +89,8 @@ public sealed class NegativeBinomialFamily : ExponentialFamily<NegativeBinomialP
         return s;
     }
 
+    internal override bool? AllValuesInSupport(ReadOnlySpan<double> values) => SupportScan.All<SupportScan.Count>(values);
+
     /// <inheritdoc />
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x)
     {

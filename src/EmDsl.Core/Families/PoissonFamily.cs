@@ -64,6 +64,8 @@ public sealed class PoissonFamily : ExponentialFamily<PoissonParameters>
         return s;
     }
 
+    internal override bool? AllValuesInSupport(ReadOnlySpan<double> values) => SupportScan.All<SupportScan.Count>(values);
+
     /// <inheritdoc />
     public override SupportViolation? CheckSupport(ReadOnlySpan<double> x)
     {

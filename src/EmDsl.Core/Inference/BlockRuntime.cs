@@ -97,6 +97,7 @@ internal abstract class BlockRuntime
         if (max >= data.Columns)
             throw new ArgumentException(
                 $"Block '{Name}' reads column {max}, but the data has {data.Columns} column{(data.Columns == 1 ? "" : "s")} (0..{data.Columns - 1}).");
+        if (AllValuesInSupport(data)) return;
         var x = new double[Dimension];
         for (int r = 0; r < data.Rows; r++)
         {
@@ -119,6 +120,21 @@ internal abstract class BlockRuntime
                 throw new ArgumentException(
                     $"Row {data.FirstRow + r}, column {_columns[violation.Offset]} (block '{Name}', {Family.Name}): {violation.Reason}.");
         }
+    }
+
+    /// <summary>
+    /// True when the family judges values one at a time (<see cref="ExponentialFamily.AllValuesInSupport"/>) and finds
+    /// every value of the block's columns in its support, with no missing values possible: the whole check, a vector at a
+    /// time. False sends the chunk through the row-by-row check, which finds and names the first bad value.
+    /// </summary>
+    private bool AllValuesInSupport(DataChunk data)
+    {
+        if (data.MayHaveMissing || FirstOfContiguousColumns is not int first || Family.AllValuesInSupport(ReadOnlySpan<double>.Empty) is null)
+            return false;
+        if (first == 0 && _columns.Length == data.Columns) return Family.AllValuesInSupport(data.Values) == true;
+        for (int r = 0; r < data.Rows; r++)
+            if (Family.AllValuesInSupport(data.Row(r).Slice(first, _columns.Length)) != true) return false;
+        return true;
     }
 
     // ---- missing values (FitOptions.MissingValues = Marginalize) ----
