@@ -194,141 +194,153 @@ public static class LogSpace
     /// <summary>
     /// <see cref="SoftmaxShortRowsOneAtATime"/> four rows at a time, with the same bits: the four rows' columns are
     /// transposed (4 × 4 blocks, in registers) into vectors that hold one column of the four rows, so the maximum, the
-    /// shift, exp, the sums and their logarithm, the scaling and the entropy are all lane-wise, with no horizontal
-    /// reduction per row. Column j is added into the accumulator j mod 4, which is the lane the one-row code adds it into,
-    /// and the four accumulators are added as that code adds its lanes, so each row's sum is formed in the same order.
-    /// Groups go eight at a time (32 rows), so exp and log each run once over the block in ReproducibleMath's own loops
-    /// and the groups' long dependency chains (log, the division) overlap. A group with a NaN or an infinite maximum,
-    /// and the last rows mod 4, go to the one-row code.
+    /// shift, exp, the sums, the scaling, the logarithm of the sums and the entropy are all lane-wise, with no
+    /// horizontal reduction per row. Column j is added into the accumulator j mod 4, which is the lane the one-row code
+    /// adds it into, and the four accumulators are added as that code adds its lanes, so each row's sum is formed in the
+    /// same order. Groups of four rows go eight at a time (32 rows) through one exp call in ReproducibleMath's own loop;
+    /// the sums' logarithms wait until 64 groups (256 rows) have their sums, and go through one log call, whose long
+    /// chains (a division and an 11-step polynomial) then overlap 32 vectors deep instead of 4. A group with a NaN or an
+    /// infinite maximum, and the last rows mod 4, go to the one-row code.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // every buffer entry is written before it is read
     private static void SoftmaxFourRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         const int groups = 8, room = 4 * 32; // cols < 32: a group's columns fill at most 4 · 31 doubles
+        const int logGroups = 64;           // groups whose sums are logged together
         bool entropy = !entropies.IsEmpty;
         int vectors = cols / 4 * 4, quads = rows / 4 * 4, groupSize = 4 * cols;
-        // Per group g at g · 4 cols: column j of its four rows at 4j, then shifted by their maxima; exps likewise.
-        Span<double> buffer = stackalloc double[2144]; // 2 · groups · room + 3 · 4 · groups
-        var shifted = buffer.Slice(0, groups * room);           // then, once summed, the sums' logarithms
+        // Per group g of a block of eight at g · 4 cols: column j of its four rows at 4j, then shifted by their maxima; exps likewise.
+        // Per group g of the 64 whose sums are logged together, at 4g: maxima, sums, (Σ e·v)/sum, the sums' logarithms, and whether it is special.
+        Span<double> buffer = stackalloc double[3136]; // 2 · groups · room + 4 · 4 · logGroups + logGroups
+        var shifted = buffer.Slice(0, groups * room);
         var exps = buffer.Slice(groups * room, groups * room);
-        var maxima = buffer.Slice(2 * groups * room, 4 * groups); // 4 per group
-        var sums = buffer.Slice(2 * groups * room + 4 * groups, 4 * groups);
-        var evs = buffer.Slice(2 * groups * room + 8 * groups, 4 * groups); // Σ e·v
-        Span<double> special = stackalloc double[8]; // groups: 1 where the group goes to the one-row code
+        int at = 2 * groups * room;
+        var maxima = buffer.Slice(at, 4 * logGroups);
+        var sums = buffer.Slice(at + 4 * logGroups, 4 * logGroups);
+        var evs = buffer.Slice(at + 8 * logGroups, 4 * logGroups);
+        var logSums = buffer.Slice(at + 12 * logGroups, 4 * logGroups);
+        var special = buffer.Slice(at + 16 * logGroups, logGroups); // 1 where the group goes to the one-row code
         ref double shifted0 = ref MemoryMarshal.GetReference(shifted);
         ref double exp0 = ref MemoryMarshal.GetReference(exps);
         ref double max0 = ref MemoryMarshal.GetReference(maxima);
         ref double sum0 = ref MemoryMarshal.GetReference(sums);
         ref double ev0 = ref MemoryMarshal.GetReference(evs);
+        ref double logSum0 = ref MemoryMarshal.GetReference(logSums);
         ref double logit0 = ref MemoryMarshal.GetReference(logits);
         ref double normalizer0 = ref MemoryMarshal.GetReference(logNormalizers);
         ref double entropy0 = ref MemoryMarshal.GetReference(entropies);
         var floor = Vector256.Create(-746.0);
         var infinity = Vector256.Create(double.PositiveInfinity);
         nuint stride = (nuint)cols;
-        for (int first = 0; first < quads; first += 4 * groups)
+        for (int logFirst = 0; logFirst < quads; logFirst += 4 * logGroups)
         {
-            int count = Math.Min(groups, (quads - first) / 4);
-            for (int g = 0; g < count; g++)
+            int logCount = Math.Min(logGroups, (quads - logFirst) / 4);
+            for (int block = 0; block < logCount; block += groups)
             {
-                ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 4 * g) * cols);
-                ref double column0 = ref Unsafe.Add(ref shifted0, g * groupSize);
-                var max = Vector256.Create(double.NegativeInfinity);
-                var ok = Vector256<double>.AllBitsSet;
-                for (int j = 0; j < vectors; j += 4)
+                int first = logFirst + 4 * block, count = Math.Min(groups, logCount - block);
+                for (int g = 0; g < count; g++)
                 {
-                    var a = Vector256.LoadUnsafe(ref row0, (nuint)j);
-                    var b = Vector256.LoadUnsafe(ref row0, stride + (nuint)j);
-                    var c = Vector256.LoadUnsafe(ref row0, 2 * stride + (nuint)j);
-                    var d = Vector256.LoadUnsafe(ref row0, 3 * stride + (nuint)j);
-                    Transpose(ref a, ref b, ref c, ref d);
-                    ok &= Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d);
-                    max = Vector256.MaxNative(max, Vector256.MaxNative(Vector256.MaxNative(a, b), Vector256.MaxNative(c, d)));
-                    a.StoreUnsafe(ref column0, (nuint)(4 * j));
-                    b.StoreUnsafe(ref column0, (nuint)(4 * j + 4));
-                    c.StoreUnsafe(ref column0, (nuint)(4 * j + 8));
-                    d.StoreUnsafe(ref column0, (nuint)(4 * j + 12));
+                    ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 4 * g) * cols);
+                    ref double column0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                    var max = Vector256.Create(double.NegativeInfinity);
+                    var ok = Vector256<double>.AllBitsSet;
+                    for (int j = 0; j < vectors; j += 4)
+                    {
+                        var a = Vector256.LoadUnsafe(ref row0, (nuint)j);
+                        var b = Vector256.LoadUnsafe(ref row0, stride + (nuint)j);
+                        var c = Vector256.LoadUnsafe(ref row0, 2 * stride + (nuint)j);
+                        var d = Vector256.LoadUnsafe(ref row0, 3 * stride + (nuint)j);
+                        Transpose(ref a, ref b, ref c, ref d);
+                        ok &= Vector256.Equals(a, a) & Vector256.Equals(b, b) & Vector256.Equals(c, c) & Vector256.Equals(d, d);
+                        max = Vector256.MaxNative(max, Vector256.MaxNative(Vector256.MaxNative(a, b), Vector256.MaxNative(c, d)));
+                        a.StoreUnsafe(ref column0, (nuint)(4 * j));
+                        b.StoreUnsafe(ref column0, (nuint)(4 * j + 4));
+                        c.StoreUnsafe(ref column0, (nuint)(4 * j + 8));
+                        d.StoreUnsafe(ref column0, (nuint)(4 * j + 12));
+                    }
+                    for (int j = vectors; j < cols; j++)
+                    {
+                        var a = Vector256.Create(Unsafe.Add(ref row0, j), Unsafe.Add(ref row0, (nint)stride + j),
+                            Unsafe.Add(ref row0, 2 * (nint)stride + j), Unsafe.Add(ref row0, 3 * (nint)stride + j));
+                        ok &= Vector256.Equals(a, a);
+                        max = Vector256.MaxNative(max, a);
+                        a.StoreUnsafe(ref column0, (nuint)(4 * j));
+                    }
+                    ok &= Vector256.LessThan(Vector256.Abs(max), infinity);
+                    special[block + g] = Vector256.EqualsAll(ok.AsUInt64(), Vector256<ulong>.AllBitsSet) ? 0 : 1;
+                    if (special[block + g] != 0) max = Vector256<double>.Zero; // its buffers are exponentiated but not used
+                    max.StoreUnsafe(ref max0, (nuint)(4 * (block + g)));
+                    for (int j = 0; j < cols; j++)
+                        (Vector256.LoadUnsafe(ref column0, (nuint)(4 * j)) - max).StoreUnsafe(ref column0, (nuint)(4 * j));
                 }
-                for (int j = vectors; j < cols; j++)
+                ReproducibleMath.ExpVectors(ref shifted0, ref exp0, count * groupSize);
+                for (int g = 0; g < count; g++)
                 {
-                    var a = Vector256.Create(Unsafe.Add(ref row0, j), Unsafe.Add(ref row0, (nint)stride + j),
-                        Unsafe.Add(ref row0, 2 * (nint)stride + j), Unsafe.Add(ref row0, 3 * (nint)stride + j));
-                    ok &= Vector256.Equals(a, a);
-                    max = Vector256.MaxNative(max, a);
-                    a.StoreUnsafe(ref column0, (nuint)(4 * j));
+                    ref double v0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                    ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
+                    Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
+                    Vector256<double> w0 = default, w1 = default, w2 = default, w3 = default;
+                    for (int j = 0; j < cols; j += 4)
+                    {
+                        nuint o = (nuint)(4 * j);
+                        var x = Vector256.LoadUnsafe(ref e0, o);
+                        s0 += x;
+                        w0 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, o), floor);
+                        if (j + 1 == cols) break;
+                        x = Vector256.LoadUnsafe(ref e0, o + 4);
+                        s1 += x;
+                        w1 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, o + 4), floor);
+                        if (j + 2 == cols) break;
+                        x = Vector256.LoadUnsafe(ref e0, o + 8);
+                        s2 += x;
+                        w2 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, o + 8), floor);
+                        if (j + 3 == cols) break;
+                        x = Vector256.LoadUnsafe(ref e0, o + 12);
+                        s3 += x;
+                        w3 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, o + 12), floor);
+                    }
+                    var sum = (s0 + s1) + (s2 + s3);
+                    nuint slot = (nuint)(4 * (block + g));
+                    sum.StoreUnsafe(ref sum0, slot);
+                    if (special[block + g] != 0) continue; // its rows go to the one-row code once the block's logarithms are taken
+                    var inv = Vector256<double>.One / sum;
+                    if (entropy) (((w0 + w1) + (w2 + w3)) * inv).StoreUnsafe(ref ev0, slot);
+                    ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 4 * g) * cols);
+                    for (int j = 0; j < vectors; j += 4)
+                    {
+                        var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
+                        var b = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 4)) * inv;
+                        var c = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 8)) * inv;
+                        var d = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 12)) * inv;
+                        Transpose(ref a, ref b, ref c, ref d);
+                        a.StoreUnsafe(ref row0, (nuint)j);
+                        b.StoreUnsafe(ref row0, stride + (nuint)j);
+                        c.StoreUnsafe(ref row0, 2 * stride + (nuint)j);
+                        d.StoreUnsafe(ref row0, 3 * stride + (nuint)j);
+                    }
+                    for (int j = vectors; j < cols; j++)
+                    {
+                        var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
+                        Unsafe.Add(ref row0, j) = a.GetElement(0);
+                        Unsafe.Add(ref row0, (nint)stride + j) = a.GetElement(1);
+                        Unsafe.Add(ref row0, 2 * (nint)stride + j) = a.GetElement(2);
+                        Unsafe.Add(ref row0, 3 * (nint)stride + j) = a.GetElement(3);
+                    }
                 }
-                ok &= Vector256.LessThan(Vector256.Abs(max), infinity);
-                special[g] = Vector256.EqualsAll(ok.AsUInt64(), Vector256<ulong>.AllBitsSet) ? 0 : 1;
-                if (special[g] != 0) max = Vector256<double>.Zero; // its buffers are exponentiated but not used
-                max.StoreUnsafe(ref max0, (nuint)(4 * g));
-                for (int j = 0; j < cols; j++)
-                    (Vector256.LoadUnsafe(ref column0, (nuint)(4 * j)) - max).StoreUnsafe(ref column0, (nuint)(4 * j));
             }
-            ReproducibleMath.ExpVectors(ref shifted0, ref exp0, count * groupSize);
-            for (int g = 0; g < count; g++)
+            // The sums' logarithms, all 64 groups' in one call (independent chains); a special group's sum is that of its zeroed shift, finite.
+            ReproducibleMath.LogVectors(ref sum0, ref logSum0, 4 * logCount);
+            for (int g = 0; g < logCount; g++)
             {
-                ref double v0 = ref Unsafe.Add(ref shifted0, g * groupSize);
-                ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
-                Vector256<double> s0 = default, s1 = default, s2 = default, s3 = default;
-                Vector256<double> w0 = default, w1 = default, w2 = default, w3 = default;
-                for (int j = 0; j < cols; j += 4)
-                {
-                    nuint at = (nuint)(4 * j);
-                    var x = Vector256.LoadUnsafe(ref e0, at);
-                    s0 += x;
-                    w0 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at), floor);
-                    if (j + 1 == cols) break;
-                    x = Vector256.LoadUnsafe(ref e0, at + 4);
-                    s1 += x;
-                    w1 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 4), floor);
-                    if (j + 2 == cols) break;
-                    x = Vector256.LoadUnsafe(ref e0, at + 8);
-                    s2 += x;
-                    w2 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 8), floor);
-                    if (j + 3 == cols) break;
-                    x = Vector256.LoadUnsafe(ref e0, at + 12);
-                    s3 += x;
-                    w3 += x * Vector256.MaxNative(Vector256.LoadUnsafe(ref v0, at + 12), floor);
-                }
-                ((s0 + s1) + (s2 + s3)).StoreUnsafe(ref sum0, (nuint)(4 * g));
-                ((w0 + w1) + (w2 + w3)).StoreUnsafe(ref ev0, (nuint)(4 * g));
-            }
-            // The sums' logarithms, all groups' in one call (independent chains), into the spent shifted buffer.
-            ReproducibleMath.Log(sums.Slice(0, 4 * count), shifted.Slice(0, 4 * count));
-            for (int g = 0; g < count; g++)
-            {
-                int i = first + 4 * g;
+                int i = logFirst + 4 * g;
                 if (special[g] != 0)
                 {
                     SoftmaxShortRowsOneAtATime(logits, i, 4, cols, logNormalizers, entropies);
                     continue;
                 }
-                var logSum = Vector256.LoadUnsafe(ref shifted0, (nuint)(4 * g));
-                var inv = Vector256<double>.One / Vector256.LoadUnsafe(ref sum0, (nuint)(4 * g));
+                var logSum = Vector256.LoadUnsafe(ref logSum0, (nuint)(4 * g));
                 (Vector256.LoadUnsafe(ref max0, (nuint)(4 * g)) + logSum).StoreUnsafe(ref normalizer0, (nuint)i);
-                if (entropy) (logSum - Vector256.LoadUnsafe(ref ev0, (nuint)(4 * g)) * inv).StoreUnsafe(ref entropy0, (nuint)i);
-                ref double row0 = ref Unsafe.Add(ref logit0, (nint)i * cols);
-                ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
-                for (int j = 0; j < vectors; j += 4)
-                {
-                    var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
-                    var b = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 4)) * inv;
-                    var c = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 8)) * inv;
-                    var d = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j + 12)) * inv;
-                    Transpose(ref a, ref b, ref c, ref d);
-                    a.StoreUnsafe(ref row0, (nuint)j);
-                    b.StoreUnsafe(ref row0, stride + (nuint)j);
-                    c.StoreUnsafe(ref row0, 2 * stride + (nuint)j);
-                    d.StoreUnsafe(ref row0, 3 * stride + (nuint)j);
-                }
-                for (int j = vectors; j < cols; j++)
-                {
-                    var a = Vector256.LoadUnsafe(ref e0, (nuint)(4 * j)) * inv;
-                    Unsafe.Add(ref row0, j) = a.GetElement(0);
-                    Unsafe.Add(ref row0, (nint)stride + j) = a.GetElement(1);
-                    Unsafe.Add(ref row0, 2 * (nint)stride + j) = a.GetElement(2);
-                    Unsafe.Add(ref row0, 3 * (nint)stride + j) = a.GetElement(3);
-                }
+                if (entropy) (logSum - Vector256.LoadUnsafe(ref ev0, (nuint)(4 * g))).StoreUnsafe(ref entropy0, (nuint)i);
             }
         }
         if (quads < rows) SoftmaxShortRowsOneAtATime(logits, quads, rows - quads, cols, logNormalizers, entropies);
