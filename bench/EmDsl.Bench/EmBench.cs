@@ -63,7 +63,30 @@ internal static class EmBench
             };
         // EMDSL_BENCH_CHUNK_ROWS overrides FitOptions.ChunkRows, to study its effect.
         if (int.TryParse(Environment.GetEnvironmentVariable("EMDSL_BENCH_CHUNK_ROWS"), out int chunkRows)) options = options with { ChunkRows = chunkRows };
-        if (!defaultStart) mixture.Fit(data, options with { MaxIterations = 1 }); // warm-up: JIT, library loading
+        // Warm-up (given start only; em-default times a cold fit): .NET first compiles a method quickly, then, once it has
+        // run often, again with full optimisation on a background thread, which on a two-core machine takes CPU from the
+        // fit for the first seconds of a process. A fit timed after one short warm-up measured that as much as EM (10⁶ × 8
+        // diagonal: 23–26 against 19–21 ms per iteration), so, as BenchmarkDotNet does, warm up until the process is in
+        // its steady state: fits of up to 10 iterations for at least 2 s (the runtime waits for a lull before it starts
+        // recompiling) and until one compiles fewer than 16 new methods (at most 10 s). The first (cold) fit's time per
+        // iteration is printed too.
+        double coldPerIteration = double.NaN, warmupSeconds = 0;
+        int warmupFits = 0;
+        if (!defaultStart)
+        {
+            var warmupOptions = options with { MaxIterations = Math.Min(iterations, 10) };
+            long compiled;
+            do
+            {
+                compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                var warmClock = Stopwatch.StartNew();
+                var warm = mixture.Fit(data, warmupOptions);
+                double warmSeconds = warmClock.Elapsed.TotalSeconds;
+                if (warmupFits == 0) coldPerIteration = warmSeconds / Math.Max(1, warm.Iterations);
+                warmupSeconds += warmSeconds;
+                warmupFits++;
+            } while ((warmupSeconds < 2 || System.Runtime.JitInfo.GetCompiledMethodCount() - compiled >= 16) && warmupSeconds < 10);
+        }
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var clock = Stopwatch.StartNew();
         var fit = mixture.Fit(data, options);
@@ -78,6 +101,9 @@ internal static class EmBench
             ["iterations"] = fit.Iterations,
             ["seconds_per_iteration"] = seconds / Math.Max(1, fit.Iterations),
             ["seconds_total"] = seconds,
+            ["cold_seconds_per_iteration"] = defaultStart ? null! : coldPerIteration,
+            ["warmup_fits"] = warmupFits,
+            ["warmup_seconds"] = warmupSeconds,
             ["final_mean_loglik"] = fit.LogLikelihood / n,
             ["status"] = fit.Status.ToString(),
             ["backend"] = ComputeBackend.Name,
