@@ -164,6 +164,7 @@ internal sealed partial class GaussianRuntime
         {
             ref double ti = ref Unsafe.Add(ref t0, (nint)i * w);
             ref double xi = ref Unsafe.Add(ref x0, (nint)i * d);
+            Prefetch.Lines(x, i * d + Prefetch.AheadDoubles, d);
             var squares = Vector256<double>.Zero;
             for (int j = 0; j < vectors; j += 4)
             {
