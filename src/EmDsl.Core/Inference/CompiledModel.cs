@@ -383,20 +383,12 @@ internal sealed partial class CompiledModel
             var lse = ws.LogNormalizer.AsSpan(0, rows);
             var entropy = ws.Entropy.AsSpan(0, rows);
             LogSpace.SoftmaxRowsInPlace(r, rows, k0, lse, entropy);
-            double ll = 0, h0 = 0, lbSum = 0;
-            for (int i = 0; i < rows; i++)
-            {
-                double li = lse[i] + lb[i];
-                if (!double.IsFinite(li)) throw NoProbability(data, i, li);
-                if (outputs.LogDensity is { } ld) ld[start + i] = li;
-                double w = weights is null ? 1 : weights[start + i];
-                if (w != 0)
-                {
-                    ll += w * li;
-                    h0 += w * entropy[i];
-                    lbSum += w * lb[i];
-                }
-            }
+            var w = weights is null ? ReadOnlySpan<double>.Empty : weights.AsSpan(start, rows);
+            if (!RowSums(lse, lb, entropy, w, out double ll, out double h0, out double lbSum))
+                for (int i = 0; i < rows; i++)
+                    if (!double.IsFinite(lse[i] + lb[i])) throw NoProbability(data, i, lse[i] + lb[i]);
+            if (outputs.LogDensity is { } ld)
+                for (int i = 0; i < rows; i++) ld[start + i] = lse[i] + lb[i];
             summary.LogLikelihood += ll;
             summary.Entropy += h0;
             summary.LogBase += lbSum;
@@ -406,6 +398,58 @@ internal sealed partial class CompiledModel
         if (!outputs.Accumulate) return summary;
         Accumulate(data, r, summary, ws, t, termsJustAdded: outputs.FixedResponsibilities is null && outputs.FixedLabels is null);
         return summary;
+    }
+
+    /// <summary>
+    /// The chunk's Σ wᵢℓᵢ, Σ wᵢHᵢ and Σ wᵢ log hᵢ, with ℓᵢ = lseᵢ + lbᵢ the row's log-likelihood, Hᵢ its posterior's
+    /// entropy and wᵢ its weight (1 when <paramref name="weights"/> is empty; w · x is x exactly for w = 1, so unit
+    /// weights give the same bits). Rows go four at a time into the lanes of vector sums, whose lanes are added at the
+    /// end, a fixed order: one running sum per quantity, a chain of dependent additions over the chunk's 4096 rows, had
+    /// cost as much as the softmax's logarithms. False when some ℓᵢ is not finite (the caller then names the row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool RowSums(ReadOnlySpan<double> lse, ReadOnlySpan<double> lb, ReadOnlySpan<double> entropy, ReadOnlySpan<double> weights,
+        out double ll, out double h, out double lbSum)
+    {
+        int rows = lse.Length, whole = rows / 4 * 4;
+        if (lb.Length < rows || entropy.Length < rows || (!weights.IsEmpty && weights.Length < rows))
+            throw new ArgumentException("RowSums: buffers too small.");
+        bool weighted = !weights.IsEmpty;
+        ref double lse0 = ref MemoryMarshal.GetReference(lse);
+        ref double lb0 = ref MemoryMarshal.GetReference(lb);
+        ref double h0 = ref MemoryMarshal.GetReference(entropy);
+        ref double w0 = ref MemoryMarshal.GetReference(weights);
+        Vector256<double> sumL = default, sumH = default, sumB = default, zero = default; // zero: ℓ · 0, NaN for a non-finite ℓ
+        for (int i = 0; i < whole; i += 4)
+        {
+            var b = Vector256.LoadUnsafe(ref lb0, (nuint)i);
+            var l = Vector256.LoadUnsafe(ref lse0, (nuint)i) + b;
+            var e = Vector256.LoadUnsafe(ref h0, (nuint)i);
+            zero += l * Vector256<double>.Zero;
+            if (weighted)
+            {
+                var w = Vector256.LoadUnsafe(ref w0, (nuint)i);
+                l *= w;
+                e *= w;
+                b *= w;
+            }
+            sumL += l;
+            sumH += e;
+            sumB += b;
+        }
+        ll = (sumL[0] + sumL[1]) + (sumL[2] + sumL[3]);
+        h = (sumH[0] + sumH[1]) + (sumH[2] + sumH[3]);
+        lbSum = (sumB[0] + sumB[1]) + (sumB[2] + sumB[3]);
+        bool finite = Vector256.EqualsAll(zero, Vector256<double>.Zero);
+        for (int i = whole; i < rows; i++)
+        {
+            double l = lse[i] + lb[i], w = weighted ? weights[i] : 1;
+            finite &= double.IsFinite(l);
+            ll += w * l;
+            h += w * entropy[i];
+            lbSum += w * lb[i];
+        }
+        return finite;
     }
 
     /// <summary>
