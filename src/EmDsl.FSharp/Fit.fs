@@ -28,7 +28,7 @@ type FitOption =
     | ProbabilityFloor of float
     /// Fraction of the total weight at or below which a component counts as empty (default 1e-12).
     | EmptyComponentThreshold of float
-    /// Rows per chunk of the batched E-step (default 4096).
+    /// Rows per chunk of the batched E-step (default: chosen per model, 256 to 4096 rows).
     | ChunkRows of int
     /// Most threads for the E-step; −1 (default) is every core. The result does not depend on it.
     | MaxThreads of int
@@ -81,7 +81,7 @@ type FitDispatch =
             | CovarianceFloor v -> o <- FitOptions(o, CovarianceFloor = v)
             | ProbabilityFloor v -> o <- FitOptions(o, ProbabilityFloor = v)
             | EmptyComponentThreshold v -> o <- FitOptions(o, EmptyComponentThreshold = v)
-            | ChunkRows v -> o <- FitOptions(o, ChunkRows = v)
+            | ChunkRows v -> o <- FitOptions(o, ChunkRows = Nullable v)
             | MaxThreads v -> o <- FitOptions(o, MaxDegreeOfParallelism = v)
             | Floors v -> o <- FitOptions(o, Floors = v)
             | CheckMSteps v -> o <- FitOptions(o, CheckMSteps = v)

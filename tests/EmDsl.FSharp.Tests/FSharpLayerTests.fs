@@ -197,14 +197,14 @@ let ``Hidden Markov models: pipeline and expression fit the earthquakes like the
 
 [<Fact>]
 let ``Every fit setting reaches FitOptions; later settings win`` () =
-    let start = FitOptions(ChunkRows = 7)
+    let start = FitOptions(ChunkRows = Nullable 7)
     let o =
         Fit.options
             [ Options start; Seed 3; Restarts 4; MaxIterations 9; Tolerance 1e-3; CovarianceFloor 1e-4
               ProbabilityFloor 1e-7; EmptyComponentThreshold 1e-5; MaxThreads 2; Floors FloorStrategy.MatchScikitLearn
               CheckMSteps false; MStepOptimizer(EmDsl.Optimization.OptimizerOptions(MaxIterations = 11))
               Initialize(Initialization.KMeansPlusPlus 3); Seed 8; MissingValues MissingValuePolicy.Marginalize ]
-    Assert.Equal(7, o.ChunkRows)
+    Assert.Equal(Nullable 7, o.ChunkRows)
     Assert.Equal(8, o.Seed)
     Assert.Equal(4, o.Restarts)
     Assert.Equal(9, o.MaxIterations)

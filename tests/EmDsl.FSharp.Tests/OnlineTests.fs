@@ -13,7 +13,7 @@ let private model () =
 [<Fact>]
 let ``A streamed fit from F# equals the in-memory fit`` () =
     let data = oldFaithful ()
-    let options = FitOptions(Seed = 1, ChunkRows = 50)
+    let options = FitOptions(Seed = 1, ChunkRows = Nullable 50)
     let inMemory = model().Fit(data, options)
     let streamed = model().Fit(DataSource.FromMatrix data, options)
     Assert.Equal<float seq>(inMemory.ObjectiveTrace, streamed.ObjectiveTrace)

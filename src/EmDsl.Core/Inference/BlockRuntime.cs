@@ -328,6 +328,12 @@ internal abstract class BlockRuntime
     /// </summary>
     public virtual bool SharesFrame => true;
 
+    /// <summary>
+    /// Doubles per row of the statistics matrix that <see cref="AddComponentTerms"/> forms in the scratch and the
+    /// products read twice (the Gaussian shared frame's [T, 1]); 0 for a block that forms none. It sizes the automatic chunk.
+    /// </summary>
+    public virtual int ProductWidth => 0;
+
     /// <summary>Scratch doubles per row that <see cref="AddComponentTerms"/> and <see cref="Accumulate"/> need (plus D² more, provided when <see cref="UsesScratch"/>).</summary>
     public virtual int ScratchPerRow => 0;
 

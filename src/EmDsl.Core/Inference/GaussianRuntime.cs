@@ -61,6 +61,8 @@ internal sealed partial class GaussianRuntime : BlockRuntime<GaussianParameters>
 
     public override bool SharesFrame => false;
 
+    public override int ProductWidth => SharedFrameAllowed ? SharedWidth : 0;
+
     public override int ScratchPerRow => Math.Max(2 * Dimension, SharedFrameAllowed ? Dimension + StatisticCount + 1 : 0);
 
     /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>

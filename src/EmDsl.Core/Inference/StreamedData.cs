@@ -128,7 +128,7 @@ internal sealed partial class CompiledModel
 
     /// <summary>
     /// One E-step over a streamed source under <paramref name="state"/>: the same chunks as the in-memory
-    /// <see cref="Pass"/> (rows [c·C, (c+1)·C), C = min(ChunkRows, rows)), read a group at a time into reused
+    /// <see cref="Pass"/> (rows [c·C, (c+1)·C), C = the chunk rows, <see cref="ChunkRows"/>), read a group at a time into reused
     /// buffers, each group's chunks summed into the in-memory pass's slabs (a slab's chunks in order on one worker, the
     /// group's slabs in parallel) and the slabs added to the total in order, so the result is bit for bit the in-memory
     /// pass's, on any number of threads. log h is computed per chunk.
@@ -136,7 +136,7 @@ internal sealed partial class CompiledModel
     public Summary StreamPass(StreamedData stream, ModelState state, FitOptions options, CancellationToken cancellationToken)
     {
         var source = stream.Source;
-        int n = stream.Rows, d = source.Columns, chunk = Math.Min(options.ChunkRows, n);
+        int n = stream.Rows, d = source.Columns, chunk = ChunkRows(options, n);
         int dop = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
         int group = Math.Max(1, Math.Min(dop, 16));
         var buffers = new double[group][];
@@ -201,7 +201,7 @@ internal sealed partial class CompiledModel
     public void CheckSource(StreamedData stream, FitOptions options, CancellationToken cancellationToken)
     {
         var source = stream.Source;
-        int d = source.Columns, chunk = Math.Min(options.ChunkRows, stream.Rows);
+        int d = source.Columns, chunk = ChunkRows(options, stream.Rows);
         var buffer = new double[chunk * d];
         using var reader = source.OpenReader();
         for (int row = 0; row < stream.Rows;)

@@ -49,6 +49,32 @@ public class ChunkingAndThreadingTests
         }
     }
 
+    /// <summary>
+    /// Without FitOptions.ChunkRows the chunk is 4096 rows, halved (down to 256) while the statistics its two products
+    /// read, rows × width doubles, exceed 640 KiB; an explicit ChunkRows is taken as given.
+    /// </summary>
+    [Theory]
+    [InlineData("gaussian", 8, CovarianceType.Diagonal, 4096)]  // [y, y², 1]: 17 doubles a row
+    [InlineData("gaussian", 8, CovarianceType.Full, 1024)]      // [y, vech yyᵀ, 1]: 45
+    [InlineData("gaussian", 16, CovarianceType.Diagonal, 2048)] // 33
+    [InlineData("gaussian", 16, CovarianceType.Full, 512)]      // 153
+    [InlineData("gaussian", 40, CovarianceType.Full, 4096)]     // own frames only (D + S > 256): no T formed
+    [InlineData("bernoulli", 64, CovarianceType.Full, 1024)]    // the data are T: 64
+    [InlineData("bernoulli", 8, CovarianceType.Full, 4096)]
+    public void AutomaticChunksKeepTheProductsStatisticsWithinTheirBudget(string family, int d, CovarianceType covariance, int expected)
+    {
+        var columns = Enumerable.Range(0, d).ToArray();
+        var model = family == "gaussian"
+            ? Mixture.WithComponents(3).Observe(Blocks.Gaussian("x", columns, covariance)).Build()
+            : Mixture.WithComponents(3).Observe(Blocks.Bernoulli("x", columns)).Build();
+        var data = DataMatrix.FromRows(Enumerable.Range(0, 50).Select(i => columns.Select(j => (double)((i * 7 + j * 3) % 2)).ToArray()).ToArray());
+        var compiled = CompiledModel.Create(model, EmEngine.LatentOf(model, data, null), data, null);
+        Assert.Equal(expected, compiled.AutomaticChunkRows);
+        Assert.Equal(expected, compiled.ChunkRows(FitOptions.Default, 1_000_000));
+        Assert.Equal(50, compiled.ChunkRows(FitOptions.Default, 50));
+        Assert.Equal(333, compiled.ChunkRows(FitOptions.Default with { ChunkRows = 333 }, 1_000_000));
+    }
+
     /// <summary>One E-step pass (CompiledModel.Pass) at a fixed state: every summary entry agrees across chunk sizes.</summary>
     [Fact]
     public void PassSummariesAgreeAcrossChunkSizes()
