@@ -48,7 +48,8 @@ public static class LogSpace
         if (entropy && entropies.Length < rows) throw new ArgumentException("entropies is shorter than rows.", nameof(entropies));
         if (cols < 32)
         {
-            if (Avx.IsSupported) SoftmaxFourRowsAtATime(logits, rows, cols, logNormalizers, entropies);
+            if (cols >= 8 && Avx512F.IsSupported) SoftmaxEightRowsAtATime(logits, rows, cols, logNormalizers, entropies);
+            else if (Avx.IsSupported) SoftmaxFourRowsAtATime(logits, rows, cols, logNormalizers, entropies);
             else SoftmaxShortRowsOneAtATime(logits, 0, rows, cols, logNormalizers, entropies);
             return;
         }
@@ -203,7 +204,7 @@ public static class LogSpace
     /// infinite maximum, and the last rows mod 4, go to the one-row code.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // every buffer entry is written before it is read
-    private static void SoftmaxFourRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
+    internal static void SoftmaxFourRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
     {
         const int groups = 8, room = 4 * 32; // cols < 32: a group's columns fill at most 4 · 31 doubles
         const int logGroups = 64;           // groups whose sums are logged together
@@ -344,6 +345,213 @@ public static class LogSpace
             }
         }
         if (quads < rows) SoftmaxShortRowsOneAtATime(logits, quads, rows - quads, cols, logNormalizers, entropies);
+    }
+
+    /// <summary>
+    /// <see cref="SoftmaxFourRowsAtATime"/> eight rows at a time in 512-bit vectors (K ≥ 8, where the processor has
+    /// AVX-512), with the same bits as the one-row code: 8 × 8 blocks of the eight rows are transposed in registers, so
+    /// each vector holds one column of eight rows; column j goes into the accumulator j mod 4, as there. It halves the
+    /// instructions per row of the four-row code (the softmax was the largest part of a diagonal iteration). The
+    /// columns K mod 8 are gathered lane by lane; the last rows mod 8, and groups with a NaN or an infinite maximum, go
+    /// to the one-row code.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit] // every buffer entry is written before it is read
+    internal static void SoftmaxEightRowsAtATime(Span<double> logits, int rows, int cols, Span<double> logNormalizers, Span<double> entropies)
+    {
+        const int groups = 8, room = 8 * 32; // cols < 32: a group's columns fill at most 8 · 31 doubles
+        const int logGroups = 32;           // groups whose sums are logged together (256 rows)
+        if (cols < 8 || cols >= 32 || logits.Length < rows * cols || logNormalizers.Length < rows || (!entropies.IsEmpty && entropies.Length < rows))
+            throw new ArgumentException("SoftmaxEightRowsAtATime: 8 ≤ cols < 32 and buffers of rows × cols and rows.");
+        bool entropy = !entropies.IsEmpty;
+        int octets = rows / 8 * 8, whole = cols / 8 * 8, groupSize = 8 * cols;
+        // Per group g of a block of eight at g · 8 cols: column j of its eight rows at 8j, then shifted by their maxima; exps likewise.
+        // Per group g of the 32 whose sums are logged together, at 8g: maxima, sums, (Σ e·v)/sum, the sums' logarithms; and whether it is special.
+        Span<double> buffer = stackalloc double[5152]; // 2 · groups · room + 4 · 8 · logGroups + logGroups
+        var shifted = buffer.Slice(0, groups * room);
+        var exps = buffer.Slice(groups * room, groups * room);
+        int at = 2 * groups * room;
+        var maxima = buffer.Slice(at, 8 * logGroups);
+        var sums = buffer.Slice(at + 8 * logGroups, 8 * logGroups);
+        var evs = buffer.Slice(at + 16 * logGroups, 8 * logGroups);
+        var logSums = buffer.Slice(at + 24 * logGroups, 8 * logGroups);
+        var special = buffer.Slice(at + 32 * logGroups, logGroups);
+        ref double shifted0 = ref MemoryMarshal.GetReference(shifted);
+        ref double exp0 = ref MemoryMarshal.GetReference(exps);
+        ref double max0 = ref MemoryMarshal.GetReference(maxima);
+        ref double sum0 = ref MemoryMarshal.GetReference(sums);
+        ref double ev0 = ref MemoryMarshal.GetReference(evs);
+        ref double logSum0 = ref MemoryMarshal.GetReference(logSums);
+        ref double logit0 = ref MemoryMarshal.GetReference(logits);
+        ref double normalizer0 = ref MemoryMarshal.GetReference(logNormalizers);
+        ref double entropy0 = ref MemoryMarshal.GetReference(entropies);
+        var floor = Vector512.Create(-746.0);
+        var infinity = Vector512.Create(double.PositiveInfinity);
+        nuint stride = (nuint)cols;
+        for (int logFirst = 0; logFirst < octets; logFirst += 8 * logGroups)
+        {
+            int logCount = Math.Min(logGroups, (octets - logFirst) / 8);
+            for (int block = 0; block < logCount; block += groups)
+            {
+                int first = logFirst + 8 * block, count = Math.Min(groups, logCount - block);
+                for (int g = 0; g < count; g++)
+                {
+                    ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 8 * g) * cols);
+                    ref double column0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                    var max = Vector512.Create(double.NegativeInfinity);
+                    var ok = Vector512<double>.AllBitsSet;
+                    for (int j = 0; j < whole; j += 8)
+                    {
+                        var c0 = Vector512.LoadUnsafe(ref row0, (nuint)j);
+                        var c1 = Vector512.LoadUnsafe(ref row0, stride + (nuint)j);
+                        var c2 = Vector512.LoadUnsafe(ref row0, 2 * stride + (nuint)j);
+                        var c3 = Vector512.LoadUnsafe(ref row0, 3 * stride + (nuint)j);
+                        var c4 = Vector512.LoadUnsafe(ref row0, 4 * stride + (nuint)j);
+                        var c5 = Vector512.LoadUnsafe(ref row0, 5 * stride + (nuint)j);
+                        var c6 = Vector512.LoadUnsafe(ref row0, 6 * stride + (nuint)j);
+                        var c7 = Vector512.LoadUnsafe(ref row0, 7 * stride + (nuint)j);
+                        Transpose(ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+                        ok &= (Vector512.Equals(c0, c0) & Vector512.Equals(c1, c1)) & (Vector512.Equals(c2, c2) & Vector512.Equals(c3, c3))
+                            & (Vector512.Equals(c4, c4) & Vector512.Equals(c5, c5)) & (Vector512.Equals(c6, c6) & Vector512.Equals(c7, c7));
+                        max = Vector512.MaxNative(max, Vector512.MaxNative(Vector512.MaxNative(Vector512.MaxNative(c0, c1), Vector512.MaxNative(c2, c3)),
+                            Vector512.MaxNative(Vector512.MaxNative(c4, c5), Vector512.MaxNative(c6, c7))));
+                        ref double to = ref Unsafe.Add(ref column0, 8 * j);
+                        c0.StoreUnsafe(ref to);
+                        c1.StoreUnsafe(ref to, 8);
+                        c2.StoreUnsafe(ref to, 16);
+                        c3.StoreUnsafe(ref to, 24);
+                        c4.StoreUnsafe(ref to, 32);
+                        c5.StoreUnsafe(ref to, 40);
+                        c6.StoreUnsafe(ref to, 48);
+                        c7.StoreUnsafe(ref to, 56);
+                    }
+                    for (int j = whole; j < cols; j++)
+                    {
+                        var a = Vector512.Create(Unsafe.Add(ref row0, j), Unsafe.Add(ref row0, (nint)stride + j),
+                            Unsafe.Add(ref row0, 2 * (nint)stride + j), Unsafe.Add(ref row0, 3 * (nint)stride + j),
+                            Unsafe.Add(ref row0, 4 * (nint)stride + j), Unsafe.Add(ref row0, 5 * (nint)stride + j),
+                            Unsafe.Add(ref row0, 6 * (nint)stride + j), Unsafe.Add(ref row0, 7 * (nint)stride + j));
+                        ok &= Vector512.Equals(a, a);
+                        max = Vector512.MaxNative(max, a);
+                        a.StoreUnsafe(ref column0, (nuint)(8 * j));
+                    }
+                    ok &= Vector512.LessThan(Vector512.Abs(max), infinity);
+                    special[block + g] = Vector512.EqualsAll(ok.AsUInt64(), Vector512<ulong>.AllBitsSet) ? 0 : 1;
+                    if (special[block + g] != 0) max = Vector512<double>.Zero; // its buffers are exponentiated but not used
+                    max.StoreUnsafe(ref max0, (nuint)(8 * (block + g)));
+                    for (int j = 0; j < cols; j++)
+                        (Vector512.LoadUnsafe(ref column0, (nuint)(8 * j)) - max).StoreUnsafe(ref column0, (nuint)(8 * j));
+                }
+                ReproducibleMath.ExpVectors(ref shifted0, ref exp0, count * groupSize);
+                for (int g = 0; g < count; g++)
+                {
+                    ref double v0 = ref Unsafe.Add(ref shifted0, g * groupSize);
+                    ref double e0 = ref Unsafe.Add(ref exp0, g * groupSize);
+                    Vector512<double> s0 = default, s1 = default, s2 = default, s3 = default;
+                    Vector512<double> w0 = default, w1 = default, w2 = default, w3 = default;
+                    for (int j = 0; j < cols; j += 4)
+                    {
+                        nuint o = (nuint)(8 * j);
+                        var x = Vector512.LoadUnsafe(ref e0, o);
+                        s0 += x;
+                        w0 += x * Vector512.MaxNative(Vector512.LoadUnsafe(ref v0, o), floor);
+                        if (j + 1 == cols) break;
+                        x = Vector512.LoadUnsafe(ref e0, o + 8);
+                        s1 += x;
+                        w1 += x * Vector512.MaxNative(Vector512.LoadUnsafe(ref v0, o + 8), floor);
+                        if (j + 2 == cols) break;
+                        x = Vector512.LoadUnsafe(ref e0, o + 16);
+                        s2 += x;
+                        w2 += x * Vector512.MaxNative(Vector512.LoadUnsafe(ref v0, o + 16), floor);
+                        if (j + 3 == cols) break;
+                        x = Vector512.LoadUnsafe(ref e0, o + 24);
+                        s3 += x;
+                        w3 += x * Vector512.MaxNative(Vector512.LoadUnsafe(ref v0, o + 24), floor);
+                    }
+                    var sum = (s0 + s1) + (s2 + s3);
+                    nuint slot = (nuint)(8 * (block + g));
+                    sum.StoreUnsafe(ref sum0, slot);
+                    if (special[block + g] != 0) continue; // its rows go to the one-row code once the block's logarithms are taken
+                    var inv = Vector512<double>.One / sum;
+                    if (entropy) (((w0 + w1) + (w2 + w3)) * inv).StoreUnsafe(ref ev0, slot);
+                    ref double row0 = ref Unsafe.Add(ref logit0, (nint)(first + 8 * g) * cols);
+                    for (int j = 0; j < whole; j += 8)
+                    {
+                        ref double from = ref Unsafe.Add(ref e0, 8 * j);
+                        var c0 = Vector512.LoadUnsafe(ref from) * inv;
+                        var c1 = Vector512.LoadUnsafe(ref from, 8) * inv;
+                        var c2 = Vector512.LoadUnsafe(ref from, 16) * inv;
+                        var c3 = Vector512.LoadUnsafe(ref from, 24) * inv;
+                        var c4 = Vector512.LoadUnsafe(ref from, 32) * inv;
+                        var c5 = Vector512.LoadUnsafe(ref from, 40) * inv;
+                        var c6 = Vector512.LoadUnsafe(ref from, 48) * inv;
+                        var c7 = Vector512.LoadUnsafe(ref from, 56) * inv;
+                        Transpose(ref c0, ref c1, ref c2, ref c3, ref c4, ref c5, ref c6, ref c7);
+                        c0.StoreUnsafe(ref row0, (nuint)j);
+                        c1.StoreUnsafe(ref row0, stride + (nuint)j);
+                        c2.StoreUnsafe(ref row0, 2 * stride + (nuint)j);
+                        c3.StoreUnsafe(ref row0, 3 * stride + (nuint)j);
+                        c4.StoreUnsafe(ref row0, 4 * stride + (nuint)j);
+                        c5.StoreUnsafe(ref row0, 5 * stride + (nuint)j);
+                        c6.StoreUnsafe(ref row0, 6 * stride + (nuint)j);
+                        c7.StoreUnsafe(ref row0, 7 * stride + (nuint)j);
+                    }
+                    for (int j = whole; j < cols; j++)
+                    {
+                        var a = Vector512.LoadUnsafe(ref e0, (nuint)(8 * j)) * inv;
+                        for (int r = 0; r < 8; r++) Unsafe.Add(ref row0, r * (nint)stride + j) = a.GetElement(r);
+                    }
+                }
+            }
+            // The sums' logarithms, all 32 groups' in one call; a special group's sum is that of its zeroed shift, finite.
+            ReproducibleMath.LogVectors(ref sum0, ref logSum0, 8 * logCount);
+            for (int g = 0; g < logCount; g++)
+            {
+                int i = logFirst + 8 * g;
+                if (special[g] != 0)
+                {
+                    SoftmaxShortRowsOneAtATime(logits, i, 8, cols, logNormalizers, entropies);
+                    continue;
+                }
+                var logSum = Vector512.LoadUnsafe(ref logSum0, (nuint)(8 * g));
+                (Vector512.LoadUnsafe(ref max0, (nuint)(8 * g)) + logSum).StoreUnsafe(ref normalizer0, (nuint)i);
+                if (entropy) (logSum - Vector512.LoadUnsafe(ref ev0, (nuint)(8 * g))).StoreUnsafe(ref entropy0, (nuint)i);
+            }
+        }
+        if (octets < rows) SoftmaxShortRowsOneAtATime(logits, octets, rows - octets, cols, logNormalizers, entropies);
+    }
+
+    /// <summary>
+    /// Transposes the 8 × 8 block whose rows are c0 … c7: pairs of rows interleaved within 128-bit lanes, then the
+    /// lanes gathered by two rounds of 128-bit shuffles (24 shuffles). Its own inverse.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(ref Vector512<double> c0, ref Vector512<double> c1, ref Vector512<double> c2, ref Vector512<double> c3,
+        ref Vector512<double> c4, ref Vector512<double> c5, ref Vector512<double> c6, ref Vector512<double> c7)
+    {
+        var t0 = Avx512F.UnpackLow(c0, c1);  // r0_0 r1_0 | r0_2 r1_2 | r0_4 r1_4 | r0_6 r1_6
+        var t1 = Avx512F.UnpackHigh(c0, c1); // r0_1 r1_1 | r0_3 r1_3 | …
+        var t2 = Avx512F.UnpackLow(c2, c3);
+        var t3 = Avx512F.UnpackHigh(c2, c3);
+        var t4 = Avx512F.UnpackLow(c4, c5);
+        var t5 = Avx512F.UnpackHigh(c4, c5);
+        var t6 = Avx512F.UnpackLow(c6, c7);
+        var t7 = Avx512F.UnpackHigh(c6, c7);
+        var u0 = Avx512F.Shuffle4x128(t0, t2, 0x88); // r0_0 r1_0 | r0_4 r1_4 | r2_0 r3_0 | r2_4 r3_4
+        var u1 = Avx512F.Shuffle4x128(t1, t3, 0x88); // columns 1 and 5
+        var u2 = Avx512F.Shuffle4x128(t0, t2, 0xDD); // columns 2 and 6
+        var u3 = Avx512F.Shuffle4x128(t1, t3, 0xDD); // columns 3 and 7
+        var u4 = Avx512F.Shuffle4x128(t4, t6, 0x88);
+        var u5 = Avx512F.Shuffle4x128(t5, t7, 0x88);
+        var u6 = Avx512F.Shuffle4x128(t4, t6, 0xDD);
+        var u7 = Avx512F.Shuffle4x128(t5, t7, 0xDD);
+        c0 = Avx512F.Shuffle4x128(u0, u4, 0x88);     // r0_0 r1_0 | r2_0 r3_0 | r4_0 r5_0 | r6_0 r7_0
+        c4 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
+        c1 = Avx512F.Shuffle4x128(u1, u5, 0x88);
+        c5 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+        c2 = Avx512F.Shuffle4x128(u2, u6, 0x88);
+        c6 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
+        c3 = Avx512F.Shuffle4x128(u3, u7, 0x88);
+        c7 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
     }
 
     /// <summary>Transposes the 4 × 4 block whose rows are a, b, c, d.</summary>
