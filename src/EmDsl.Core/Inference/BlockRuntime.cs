@@ -129,9 +129,9 @@ internal abstract class BlockRuntime
     /// </summary>
     private bool AllValuesInSupport(DataChunk data)
     {
-        if (data.MayHaveMissing || FirstOfContiguousColumns is not int first || Family.AllValuesInSupport(ReadOnlySpan<double>.Empty) is null)
-            return false;
+        if (data.MayHaveMissing || FirstOfContiguousColumns is not int first) return false;
         if (first == 0 && _columns.Length == data.Columns) return Family.AllValuesInSupport(data.Values) == true;
+        // A family that does not judge values alone answers null at the first row, which ends the scan there.
         for (int r = 0; r < data.Rows; r++)
             if (Family.AllValuesInSupport(data.Row(r).Slice(first, _columns.Length)) != true) return false;
         return true;
