@@ -39,7 +39,7 @@ internal sealed partial class CompiledModel
         Latent = latent;
         Blocks = blocks;
         _offsets = new int[blocks.Length];
-        int shared = 0, maxDim = 0, scratch = 0, square = 0;
+        int shared = 0, maxDim = 0, scratch = 0, square = 0, product = 0;
         for (int b = 0; b < blocks.Length; b++)
         {
             var block = blocks[b];
@@ -55,13 +55,14 @@ internal sealed partial class CompiledModel
                     () => $"Block '{block.Name}' has {block.Dimension:N0} columns: its D × D scratch");
                 square = Math.Max(square, block.Dimension);
                 scratch = Math.Max(scratch, block.ScratchPerRow);
+                product = Math.Max(product, block.ProductWidth);
                 continue;
             }
             _offsets[b] = shared;
             shared += blocks[b].StatisticCount;
         }
         SharedStatisticCount = shared;
-        AutomaticChunkRows = ChunkFor(shared + blocks.Where(b => !b.SharesFrame).Select(b => b.ProductWidth).DefaultIfEmpty(0).Max());
+        AutomaticChunkRows = ChunkFor(shared + product);
         MaxDimension = maxDim;
         SquareDimension = square;
         ScratchPerRow = Math.Max(scratch, latent.AddsRowTerms ? latent.ScratchPerRow : 0);
@@ -97,7 +98,7 @@ internal sealed partial class CompiledModel
     /// </summary>
     private static int ChunkFor(int width)
     {
-        int rows = 4096;
+        int rows = MaxAutomaticChunkRows;
         while (rows > 256 && (long)rows * width * sizeof(double) > ChunkStatisticsBytes) rows /= 2;
         return rows;
     }
@@ -108,6 +109,9 @@ internal sealed partial class CompiledModel
     /// 512 for 16-D full (1224 bytes: 4096 rows 15–20% slower), 1024 for 64-column Bernoulli (512 bytes).
     /// </summary>
     internal const int ChunkStatisticsBytes = 640 * 1024;
+
+    /// <summary>The largest automatic chunk (narrow statistics), also the streamed scan's reading buffer when ChunkRows is null.</summary>
+    internal const int MaxAutomaticChunkRows = 4096;
 
     /// <summary>The chunk rows of a fit without <see cref="FitOptions.ChunkRows"/>: see <see cref="ChunkFor"/>.</summary>
     public int AutomaticChunkRows { get; }
@@ -489,7 +493,7 @@ internal sealed partial class CompiledModel
         if (_statisticsAreTheData && !data.MayHaveMissing && data.Columns == s)
         {
             var values = data.Values.Slice(0, data.Rows * s);
-            if (!Finite.All(values)) Blocks[0].Statistics(data, ws.Gather, ws.T, s, 0); // reports the row
+            if (!SupportScan.All<SupportScan.Finite>(values)) Blocks[0].Statistics(data, ws.Gather, ws.T, s, 0); // reports the row
             return values;
         }
         var t = ws.T.AsSpan(0, data.Rows * s);

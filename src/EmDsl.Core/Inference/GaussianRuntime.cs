@@ -63,7 +63,7 @@ internal sealed partial class GaussianRuntime : BlockRuntime<GaussianParameters>
 
     public override int ProductWidth => SharedFrameAllowed ? SharedWidth : 0;
 
-    public override int ScratchPerRow => Math.Max(2 * Dimension, SharedFrameAllowed ? Dimension + StatisticCount + 1 : 0);
+    public override int ScratchPerRow => Math.Max(2 * Dimension, SharedFrameAllowed ? Dimension + SharedWidth : 0);
 
     /// <summary>c_k: the component's mean in <paramref name="state"/>, or the data mean before the first M-step.</summary>
     private IReadOnlyList<double> Frame(BlockState? state, int k) => state is null ? _origin : ((GaussianParameters[])state.Usual)[k].Mean;

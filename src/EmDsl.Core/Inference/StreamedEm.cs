@@ -48,7 +48,7 @@ internal static partial class EmEngine
         if (options.KnownLabels is not null)
             throw new NotSupportedException(
                 "FitOptions.KnownLabels gives one label per row of data held in memory; a fit to a streamed source does not take them. Fit a DataMatrix, or leave the labels out.");
-        var stream = StreamedData.Scan(source, sampleRows, options.ChunkRows ?? 4096, options.Seed, cancellationToken,
+        var stream = StreamedData.Scan(source, sampleRows, options.ChunkRows ?? CompiledModel.MaxAutomaticChunkRows, options.Seed, cancellationToken,
             allowMissing: options.MissingValues == MissingValuePolicy.Marginalize);
         RequireEnoughRows(model.Components, "components", stream.Sample.Rows, null);
         CompiledModel compiled;
